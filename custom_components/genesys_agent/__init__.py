@@ -1,0 +1,1 @@
+"""The Genesys Cloud Agent integration."""

@@ -1,0 +1,1 @@
+"""A local emulator of the parts of Genesys Cloud that genesys_agent uses."""
