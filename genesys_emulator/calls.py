@@ -1,0 +1,298 @@
+"""The call state machine: conversations, their participants, and the events they publish.
+
+Every change publishes the whole conversation, as Genesys does, to each participating user's
+``v2.users.{id}.conversations.calls`` and ``v2.users.{id}.conversations`` topics, then tells the
+other observers (the place where a WebRTC softphone will plug in).
+
+Flows (participant purposes and states as Genesys shows them):
+
+* inbound ACD call: ``customer`` connected, ``acd`` (the queue) connected, ``agent`` alerting;
+  answering connects the agent and disconnects the acd leg (``disconnectType: transfer``);
+* outbound call: ``agent`` dialing, ``external`` contacting; the far end answering connects both;
+* consult: a second ``external`` party joins the same conversation connected, the agent's
+  ``consultParticipantId`` points at it and the customer is held;
+* a hang-up disconnects the leg (``endpoint`` for the far end, ``client`` for the agent), and
+  when fewer than two parties remain the call ends for everyone (``peer``). An ACD agent then
+  stays ``disconnected`` in wrap-up (``wrapupRequired``, ``startAcwTime``) until the wrap-up is
+  done; an agent with no wrap-up goes ``disconnected`` then ``terminated`` (two events);
+* transfer away: the agent leaves (``transfer``) and a new ``acd`` leg takes the customer back.
+
+UNCONFIRMED and chosen here: an agent's Hold sets ``held`` on the agent's own participant (not
+``confined`` on the customer); the outbound states above; muting a ringing leg is accepted.
+"""
+
+from collections.abc import Awaitable, Callable
+
+from .errors import ApiError
+from .notifications import NotificationHub
+from .state import Conversation, Org, Participant, User, Wrapup, stable_id, utcnow
+from .wire import ACD_DNIS, call_conversation, conversation_event
+
+REMOTE_PURPOSES = frozenset({"customer", "external"})
+ALERTING_TIMEOUT_MS = 8000
+WRAPUP_CODE = "Default Wrap-up Code"
+
+ConversationObserver = Callable[[Conversation], Awaitable[None]]
+
+
+class CallCenter:
+    """All call conversations since the last restart."""
+
+    def __init__(self, org: Org, hub: NotificationHub) -> None:
+        """No calls yet; events go to ``hub``."""
+        self._org = org
+        self._hub = hub
+        self.conversations: dict[str, Conversation] = {}
+        self.observers: list[ConversationObserver] = []
+
+    def reset(self) -> None:
+        """Forget every call (an emulator restart)."""
+        self.conversations.clear()
+
+    def get(self, conversation_id: str) -> Conversation:
+        """The conversation, or 404 ``not.found``."""
+        conversation = self.conversations.get(conversation_id)
+        if conversation is None:
+            raise ApiError("not.found")
+        return conversation
+
+    def active_for(self, user_id: str) -> list[Conversation]:
+        """The user's calls that are not over (wrap-up included), oldest first."""
+        return [
+            c
+            for c in self.conversations.values()
+            if (p := c.user_participant(user_id)) is not None and p.state != "terminated"
+        ]
+
+    async def _publish(self, conversation: Conversation) -> None:
+        calls = call_conversation(conversation, rest=False)
+        generic = conversation_event(conversation)
+        for user_id in conversation.user_ids():
+            await self._hub.publish_to_user(user_id, "conversations.calls", calls)
+            await self._hub.publish_to_user(user_id, "conversations", generic)
+        for observer in self.observers:
+            await observer(conversation)
+
+    async def _changed(self, conversation: Conversation) -> None:
+        """Publish, then let agents with nothing to wrap up leave for good (second event)."""
+        await self._publish(conversation)
+        finished = [
+            p
+            for p in conversation.participants
+            if p.user_id and p.state == "disconnected" and not p.wrapup_required
+        ]
+        for participant in finished:
+            participant.state = "terminated"
+        if finished:
+            await self._publish(conversation)
+
+    # ------------------------------------------------------------------ starting calls
+
+    @staticmethod
+    def _agent_leg(user: User, *, direction: str, state: str) -> Participant:
+        return Participant(
+            purpose="agent",
+            name=user.name,
+            address=f"sip:{user.jabber_id.split('@')[0]}@localhost",
+            direction=direction,
+            state=state,
+            user_id=user.id,
+            user_name=user.name,
+        )
+
+    async def start_inbound(self, user: User, queue_name: str, ani: str) -> Conversation:
+        """A customer calls a queue, which offers the call to ``user`` (alerting)."""
+        now = utcnow()
+        queue_id = stable_id("queue", queue_name)
+        customer = Participant(
+            purpose="customer",
+            name="Customer",
+            address=ani,
+            direction="inbound",
+            state="connected",
+            connected_time=now,
+            ani=ani,
+            dnis=ACD_DNIS,
+            queue_id=queue_id,
+            queue_name=queue_name,
+        )
+        acd = Participant(
+            purpose="acd",
+            name=queue_name,
+            address=ACD_DNIS,
+            direction="inbound",
+            state="connected",
+            connected_time=now,
+            ani=ani,
+            dnis=ACD_DNIS,
+            queue_id=queue_id,
+            queue_name=queue_name,
+        )
+        agent = self._agent_leg(user, direction="inbound", state="alerting")
+        agent.wrapup_required, agent.alerting_timeout_ms = True, ALERTING_TIMEOUT_MS
+        agent.ani, agent.dnis, agent.peer = ani, ACD_DNIS, customer.call_id
+        agent.queue_id, agent.queue_name = queue_id, queue_name
+        return await self._start(Conversation(participants=[customer, acd, agent]))
+
+    async def start_outbound(self, user: User, number: str) -> Conversation:
+        """``user`` dials ``number``."""
+        agent = self._agent_leg(user, direction="outbound", state="dialing")
+        agent.dnis = number
+        external = Participant(
+            purpose="external",
+            name=number.removeprefix("tel:"),
+            address=number,
+            direction="outbound",
+            state="contacting",
+            dnis=number,
+        )
+        agent.peer = external.call_id
+        return await self._start(Conversation(participants=[agent, external]))
+
+    async def _start(self, conversation: Conversation) -> Conversation:
+        self.conversations[conversation.id] = conversation
+        await self._changed(conversation)
+        return conversation
+
+    # ------------------------------------------------------------------ changing calls
+
+    @staticmethod
+    def agent_leg(conversation: Conversation) -> Participant:
+        """The conversation's current agent leg (the latest one)."""
+        agents = [p for p in conversation.participants if p.purpose == "agent"]
+        if not agents:
+            raise ApiError("not.found")
+        return next((p for p in reversed(agents) if p.active), agents[-1])
+
+    @staticmethod
+    def require_active(participant: Participant) -> None:
+        """Refuse changes to a leg that has hung up."""
+        if not participant.active:
+            raise ApiError("conversation.error.call.disconnected")
+
+    async def answer(self, conversation: Conversation) -> None:
+        """The agent picks up an inbound call, or the far end answers an outbound one."""
+        agent = self.agent_leg(conversation)
+        pending = [
+            p
+            for p in conversation.participants
+            if p.active and p.state != "connected" and p.purpose != "acd"
+        ]
+        if not pending:
+            raise ApiError("bad.request", reason="the call is not ringing")
+        now = utcnow()
+        for participant in pending:
+            participant.state, participant.connected_time = "connected", now
+        if agent in pending and agent.direction == "inbound":
+            for acd in conversation.participants:
+                if acd.purpose == "acd" and acd.active:
+                    self._disconnect(acd, "transfer")
+        await self._changed(conversation)
+
+    async def set_hold(
+        self, conversation: Conversation, participant: Participant, held: bool
+    ) -> None:
+        """Hold or resume a leg (held: the party hears silence)."""
+        self.require_active(participant)
+        if participant.state == "alerting":
+            raise ApiError("conversation.error.hold.alerting")
+        participant.held = held
+        participant.start_hold_time = utcnow() if held else None
+        await self._changed(conversation)
+
+    async def set_mute(
+        self, conversation: Conversation, participant: Participant, muted: bool
+    ) -> None:
+        """Mute or unmute a leg: the others stop hearing it; server-side state."""
+        self.require_active(participant)
+        participant.muted = muted
+        await self._changed(conversation)
+
+    def _disconnect(self, participant: Participant, disconnect_type: str) -> None:
+        now = utcnow()
+        participant.state, participant.end_time = "disconnected", now
+        participant.disconnect_type = disconnect_type
+        participant.held, participant.start_hold_time = False, None
+        participant.consult_participant_id = None
+        if participant.wrapup_required:
+            participant.start_acw_time = now
+
+    def _end_if_alone(self, conversation: Conversation) -> None:
+        """A call needs two parties: when one is left, it is disconnected too."""
+        remaining = [p for p in conversation.participants if p.active and p.purpose != "acd"]
+        if len(remaining) < 2:
+            for participant in conversation.participants:
+                if participant.active:
+                    self._disconnect(participant, "peer")
+
+    async def hang_up(self, conversation: Conversation, participant: Participant) -> None:
+        """One leg hangs up (the agent: ``client``; the far end: ``endpoint``)."""
+        self.require_active(participant)
+        self._disconnect(participant, "client" if participant.user_id else "endpoint")
+        for other in conversation.participants:
+            if other.consult_participant_id == participant.id:
+                other.consult_participant_id = None
+        self._end_if_alone(conversation)
+        await self._changed(conversation)
+
+    async def customer_hangup(self, conversation: Conversation) -> None:
+        """The customer (or called party) hangs up."""
+        remote = [p for p in conversation.participants if p.purpose in REMOTE_PURPOSES]
+        await self.hang_up(conversation, next((p for p in remote if p.active), remote[0]))
+
+    async def complete_wrapup(self, conversation: Conversation, participant: Participant) -> None:
+        """The agent finishes after-call work; the call is over for them."""
+        if participant.state != "disconnected" or not participant.wrapup_required:
+            raise ApiError("bad.request", reason="the participant has no pending wrap-up")
+        now = utcnow()
+        started = participant.start_acw_time or now
+        participant.wrapup = Wrapup(
+            code=stable_id("wrapupcode", WRAPUP_CODE),
+            name=WRAPUP_CODE,
+            end_time=now,
+            duration_seconds=int((now - started).total_seconds()),
+        )
+        participant.end_acw_time = now
+        participant.wrapup_required = False
+        await self._changed(conversation)
+
+    async def transfer_away(self, conversation: Conversation) -> None:
+        """The agent blind-transfers the customer back to the queue and leaves."""
+        agent = self.agent_leg(conversation)
+        self.require_active(agent)
+        self._disconnect(agent, "transfer")
+        conversation.participants.append(
+            Participant(
+                purpose="acd",
+                name=agent.queue_name or "Transfer",
+                address=ACD_DNIS,
+                direction="inbound",
+                state="connected",
+                connected_time=utcnow(),
+                queue_id=agent.queue_id,
+                queue_name=agent.queue_name,
+            )
+        )
+        await self._changed(conversation)
+
+    async def start_consult(self, conversation: Conversation, number: str) -> Participant:
+        """The agent consults a third party; the customer waits on hold."""
+        agent = self.agent_leg(conversation)
+        if agent.state != "connected":
+            raise ApiError("bad.request", reason="the agent is not connected")
+        consulted = Participant(
+            purpose="external",
+            name=number.removeprefix("tel:"),
+            address=number,
+            direction="outbound",
+            state="connected",
+            connected_time=utcnow(),
+            dnis=number,
+        )
+        conversation.participants.append(consulted)
+        agent.consult_participant_id = consulted.id
+        for customer in conversation.participants:
+            if customer.purpose == "customer" and customer.active:
+                customer.held, customer.start_hold_time = True, utcnow()
+        await self._changed(conversation)
+        return consulted

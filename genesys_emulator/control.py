@@ -1,0 +1,410 @@
+"""The control surface: drive the emulated org from tests, the demo or a person.
+
+The Python API is ``emulator.control`` (every call publishes its notification events before it
+returns). The same operations over HTTP, JSON in and out, never under ``/api/v2``:
+
+======  =========================================  ============================================
+POST    /_emulator/users                           {name, email} → {id, name, email}
+POST    /_emulator/stations                        {userId} → {id, name, userId}
+POST    /_emulator/calls/inbound                   {userId?, queueName?, ani?} → {conversationId}
+POST    /_emulator/calls/outbound                  {userId?, number?} → {conversationId}
+POST    /_emulator/calls/{id}/answer
+POST    /_emulator/calls/{id}/hold                 {held: bool}
+POST    /_emulator/calls/{id}/mute                 {muted: bool, by?: "desktop"|"supervisor"}
+POST    /_emulator/calls/{id}/customer-hangup
+POST    /_emulator/calls/{id}/agent-disconnect
+POST    /_emulator/calls/{id}/wrapup
+POST    /_emulator/calls/{id}/transfer
+POST    /_emulator/calls/{id}/consult              {number?} → {participantId}
+POST    /_emulator/users/{id}/presence             {systemPresence}
+POST    /_emulator/users/{id}/routing-status       {status}
+POST    /_emulator/websockets/drop                 → {count}
+POST    /_emulator/websockets/socket-closing       → {count}
+POST    /_emulator/websockets/raw                  {text, userId?} → {count}
+POST    /_emulator/channels/expire                 → {count}
+POST    /_emulator/tokens/expire
+POST    /_emulator/tokens/revoke                   {userId?} → {count}
+POST    /_emulator/restart
+POST    /_emulator/faults/fail-next                {count, status?, pathPrefix?, retryAfter?}
+POST    /_emulator/faults/latency                  {seconds}
+POST    /_emulator/faults/heartbeats               {enabled: bool}
+POST    /_emulator/faults/clear
+POST    /_emulator/auto-approve                    {enabled: bool}
+GET     /_emulator/audit[?userId=]                 → {entities: [audit records]}
+GET     /_emulator/state                           → users, calls (REST shapes), channels
+======  =========================================  ============================================
+
+Errors come back as Genesys ``ErrorBody`` (e.g. 404 ``not.found`` for an unknown call); a request
+that is not valid JSON of the right shape gets 400 ``bad.request``.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from . import wire
+from .errors import ApiError
+from .state import (
+    AGENT_PERMISSIONS,
+    AuditRecord,
+    Conversation,
+    Participant,
+    Station,
+    User,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from .server import Emulator
+
+SYSTEM_PRESENCES = frozenset(
+    {
+        "Available",
+        "Busy",
+        "Away",
+        "Offline",
+        "On Queue",
+        "Idle",
+        "Meal",
+        "Training",
+        "Meeting",
+        "Break",
+    }
+)
+ROUTING_STATUSES = frozenset(
+    {"OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"}
+)
+MUTERS = frozenset({"desktop", "supervisor"})
+
+Action = Callable[["Control", web.Request, dict[str, Any]], Awaitable[Any]]
+
+
+class Control:
+    """Operations a real org would see done by its people, its network or its operators."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        """Drive ``emulator``."""
+        self._emu = emulator
+
+    # ------------------------------------------------------------------ org
+
+    def _user(self, user_id: str | None) -> User:
+        user = self._emu.org.users.get(user_id or self._emu.demo_agent.id)
+        if user is None:
+            raise ApiError("not.found")
+        return user
+
+    async def create_user(
+        self, name: str, email: str, *, permissions: frozenset[str] = AGENT_PERMISSIONS
+    ) -> User:
+        """Add a user to the org (ids derive from the email)."""
+        return self._emu.org.add_user(name, email, permissions)
+
+    async def create_station(self, user_id: str) -> Station:
+        """Give a user a WebRTC station."""
+        return self._emu.org.add_station(self._user(user_id))
+
+    async def set_presence(self, user_id: str, system_presence: str) -> None:
+        """Change a user's presence (as the user would in Genesys' UI)."""
+        if system_presence not in SYSTEM_PRESENCES:
+            raise ApiError("bad.request", reason=f"unknown presence {system_presence}")
+        user = self._user(user_id)
+        user.presence, user.presence_modified = system_presence, utcnow()
+        await self._emu.hub.publish_to_user(user.id, "presence", wire.presence_event(user))
+
+    async def set_routing_status(self, user_id: str, status: str) -> None:
+        """Change a user's ACD routing status."""
+        if status not in ROUTING_STATUSES:
+            raise ApiError("bad.request", reason=f"unknown routing status {status}")
+        user = self._user(user_id)
+        user.routing_status, user.routing_status_since = status, utcnow()
+        await self._emu.hub.publish_to_user(
+            user.id, "routingStatus", wire.routing_status_event(user)
+        )
+
+    # ------------------------------------------------------------------ calls
+
+    async def start_inbound_call(
+        self,
+        user_id: str | None = None,
+        *,
+        queue_name: str = "Support",
+        ani: str = "tel:+13175550100",
+    ) -> str:
+        """A customer calls; the queue offers the call to the user (default: the demo agent)."""
+        conversation = await self._emu.calls.start_inbound(self._user(user_id), queue_name, ani)
+        return conversation.id
+
+    async def start_outbound_call(
+        self, user_id: str | None = None, *, number: str = "tel:+13175550111"
+    ) -> str:
+        """The user (default: the demo agent) dials a number."""
+        conversation = await self._emu.calls.start_outbound(self._user(user_id), number)
+        return conversation.id
+
+    def _agent(self, conversation_id: str) -> tuple[Conversation, Participant]:
+        conversation = self._emu.calls.get(conversation_id)
+        return conversation, self._emu.calls.agent_leg(conversation)
+
+    async def answer(self, conversation_id: str) -> None:
+        """The agent picks up (inbound), or the called party answers (outbound)."""
+        await self._emu.calls.answer(self._emu.calls.get(conversation_id))
+
+    async def set_hold(self, conversation_id: str, held: bool) -> None:
+        """The agent holds or resumes the call."""
+        await self._emu.calls.set_hold(*self._agent(conversation_id), held)
+
+    async def set_mute(self, conversation_id: str, muted: bool, *, by: str = "desktop") -> None:
+        """Mute the agent from Genesys' desktop or by a supervisor, as the API PATCH would."""
+        if by not in MUTERS:
+            raise ApiError("bad.request", reason=f"by must be one of {sorted(MUTERS)}")
+        conversation, agent = self._agent(conversation_id)
+        await self._emu.calls.set_mute(conversation, agent, muted)
+        actor = self._emu.supervisor.id if by == "supervisor" else agent.user_id
+        self._emu.audit.append(
+            AuditRecord(
+                time=utcnow(),
+                method="PATCH",
+                path=f"/api/v2/conversations/calls/{conversation.id}/participants/{agent.id}",
+                user_id=actor,
+                body={"muted": muted},
+                status=202,
+                source=by,
+            )
+        )
+
+    async def customer_hangup(self, conversation_id: str) -> None:
+        """The customer (or called party) hangs up."""
+        await self._emu.calls.customer_hangup(self._emu.calls.get(conversation_id))
+
+    async def agent_disconnect(self, conversation_id: str) -> None:
+        """The agent hangs up from the desktop."""
+        await self._emu.calls.hang_up(*self._agent(conversation_id))
+
+    async def complete_wrapup(self, conversation_id: str) -> None:
+        """The agent finishes wrap-up."""
+        await self._emu.calls.complete_wrapup(*self._agent(conversation_id))
+
+    async def transfer_away(self, conversation_id: str) -> None:
+        """The agent transfers the customer back to the queue."""
+        await self._emu.calls.transfer_away(self._emu.calls.get(conversation_id))
+
+    async def start_consult(self, conversation_id: str, *, number: str = "tel:+13175550122") -> str:
+        """The agent consults a third party (same conversation); returns its participant id."""
+        consulted = await self._emu.calls.start_consult(
+            self._emu.calls.get(conversation_id), number
+        )
+        return consulted.id
+
+    # ------------------------------------------------------------------ sessions
+
+    async def drop_websockets(self) -> int:
+        """Cut every websocket's TCP connection without a close frame; channels stay valid."""
+        return await self._emu.hub.drop_connections()
+
+    async def send_socket_closing(self) -> int:
+        """Announce maintenance on every socket; they close after the grace period."""
+        return await self._emu.hub.send_socket_closing()
+
+    async def expire_channels(self) -> int:
+        """Every channel expires now (sockets closed, ids unknown from now on)."""
+        count = len(self._emu.hub.channels)
+        await self._emu.hub.reset(abort=False)
+        return count
+
+    async def expire_access_tokens(self) -> None:
+        """Every access token expires now (refresh tokens still work)."""
+        self._emu.tokens.expire_access_tokens()
+
+    async def revoke_tokens(self, user_id: str | None = None) -> int:
+        """Revoke every access and refresh token of a user (or of everyone)."""
+        return self._emu.tokens.revoke(user_id=user_id)
+
+    async def restart(self) -> None:
+        """Lose every channel, token, auth code and call; keep users, stations and clients."""
+        await self._emu.restart()
+
+    async def set_auto_approve(self, enabled: bool) -> None:
+        """Switch the login page off (codes at once) or on."""
+        self._emu.login.auto_approve = enabled
+
+    # ------------------------------------------------------------------ faults
+
+    async def fail_next(
+        self,
+        count: int,
+        *,
+        status: int | str = 503,
+        path_prefix: str = "/api/v2",
+        retry_after: int = 1,
+    ) -> None:
+        """The next ``count`` requests under ``path_prefix`` fail.
+
+        ``status``: 503, 500, 504, 429 (with ``Retry-After``) or "timeout" (no answer at all).
+        """
+        try:
+            self._emu.faults.fail_next(count, status, path_prefix, retry_after)
+        except ValueError as err:
+            raise ApiError("bad.request", reason=str(err)) from err
+
+    async def set_latency(self, seconds: float) -> None:
+        """Delay every HTTP answer (the control surface excepted)."""
+        self._emu.faults.latency = seconds
+
+    async def clear_faults(self) -> None:
+        """No more injected failures, latency or silence."""
+        self._emu.faults.clear()
+        self._emu.hub.heartbeats_enabled = True
+
+    async def stop_heartbeats(self) -> None:
+        """Sockets stay open but the server goes silent (no heartbeats, no pongs)."""
+        self._emu.hub.heartbeats_enabled = False
+
+    async def resume_heartbeats(self) -> None:
+        """Heartbeats and pongs again."""
+        self._emu.hub.heartbeats_enabled = True
+
+    async def send_raw_frame(self, text: str, user_id: str | None = None) -> int:
+        """Write any text frame to every socket (of a user); returns how many got it."""
+        return await self._emu.hub.send_raw(text, user_id)
+
+    # ------------------------------------------------------------------ reading
+
+    def audit_log(self, user_id: str | None = None) -> list[AuditRecord]:
+        """The API requests (and elsewhere-mutes) made by a user, or by anyone."""
+        return [r for r in self._emu.audit if user_id is None or r.user_id == user_id]
+
+    def state(self) -> dict[str, Any]:
+        """A snapshot for people and tools."""
+        emu = self._emu
+        return {
+            "users": [
+                {
+                    "id": u.id,
+                    "name": u.name,
+                    "email": u.email,
+                    "stationId": u.station_id,
+                    "presence": u.presence,
+                    "routingStatus": u.routing_status,
+                }
+                for u in emu.org.users.values()
+            ],
+            "conversations": [
+                wire.call_conversation(c, rest=True) for c in emu.calls.conversations.values()
+            ],
+            "channels": [
+                {"id": c.id, "userId": c.user_id, "topics": c.topics, "connected": c.connected}
+                for c in emu.hub.channels.values()
+            ],
+        }
+
+    # ------------------------------------------------------------------ HTTP
+
+    def add_routes(self, app: web.Application) -> None:
+        """Register ``/_emulator/*``."""
+        for path, action in _ACTIONS.items():
+            app.router.add_post(f"/_emulator/{path}", self._handler(action))
+        app.router.add_get("/_emulator/audit", self._audit)
+        app.router.add_get("/_emulator/state", self._state)
+
+    def _handler(self, action: Action) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def handle(request: web.Request) -> web.Response:
+            body = await request.json() if request.can_read_body else {}
+            if not isinstance(body, dict):
+                raise ApiError("bad.request", reason="the body must be a JSON object")
+            try:
+                result = await action(self, request, body)
+            except (KeyError, TypeError) as err:
+                raise ApiError("bad.request", reason=f"bad or missing field {err}") from err
+            return web.json_response(result if result is not None else {})
+
+        return handle
+
+    async def _audit(self, request: web.Request) -> web.Response:
+        records = self.audit_log(request.query.get("userId"))
+        return web.json_response(
+            {"entities": [{**asdict(r), "time": wire.iso(r.time)} for r in records]}
+        )
+
+    async def _state(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state())
+
+
+def _call(request: web.Request) -> str:
+    return request.match_info["conversation_id"]
+
+
+def _user_id(request: web.Request) -> str:
+    return request.match_info["user_id"]
+
+
+async def _create_user(c: Control, r: web.Request, b: dict[str, Any]) -> dict[str, Any]:
+    user = await c.create_user(b["name"], b["email"])
+    return {"id": user.id, "name": user.name, "email": user.email}
+
+
+async def _create_station(c: Control, r: web.Request, b: dict[str, Any]) -> dict[str, Any]:
+    station = await c.create_station(b["userId"])
+    return {"id": station.id, "name": station.name, "userId": station.user_id}
+
+
+async def _inbound(c: Control, r: web.Request, b: dict[str, Any]) -> dict[str, Any]:
+    options = {k: b[f] for k, f in (("queue_name", "queueName"), ("ani", "ani")) if f in b}
+    return {"conversationId": await c.start_inbound_call(b.get("userId"), **options)}
+
+
+async def _outbound(c: Control, r: web.Request, b: dict[str, Any]) -> dict[str, Any]:
+    options = {"number": b["number"]} if "number" in b else {}
+    return {"conversationId": await c.start_outbound_call(b.get("userId"), **options)}
+
+
+async def _consult(c: Control, r: web.Request, b: dict[str, Any]) -> dict[str, Any]:
+    options = {"number": b["number"]} if "number" in b else {}
+    return {"participantId": await c.start_consult(_call(r), **options)}
+
+
+async def _counted(count: Awaitable[int]) -> dict[str, int]:
+    return {"count": await count}
+
+
+_ACTIONS: dict[str, Action] = {
+    "users": _create_user,
+    "stations": _create_station,
+    "calls/inbound": _inbound,
+    "calls/outbound": _outbound,
+    "calls/{conversation_id}/answer": lambda c, r, b: c.answer(_call(r)),
+    "calls/{conversation_id}/hold": lambda c, r, b: c.set_hold(_call(r), bool(b["held"])),
+    "calls/{conversation_id}/mute": lambda c, r, b: c.set_mute(
+        _call(r), bool(b["muted"]), by=b.get("by", "desktop")
+    ),
+    "calls/{conversation_id}/customer-hangup": lambda c, r, b: c.customer_hangup(_call(r)),
+    "calls/{conversation_id}/agent-disconnect": lambda c, r, b: c.agent_disconnect(_call(r)),
+    "calls/{conversation_id}/wrapup": lambda c, r, b: c.complete_wrapup(_call(r)),
+    "calls/{conversation_id}/transfer": lambda c, r, b: c.transfer_away(_call(r)),
+    "calls/{conversation_id}/consult": _consult,
+    "users/{user_id}/presence": lambda c, r, b: c.set_presence(_user_id(r), b["systemPresence"]),
+    "users/{user_id}/routing-status": lambda c, r, b: c.set_routing_status(
+        _user_id(r), b["status"]
+    ),
+    "websockets/drop": lambda c, r, b: _counted(c.drop_websockets()),
+    "websockets/socket-closing": lambda c, r, b: _counted(c.send_socket_closing()),
+    "websockets/raw": lambda c, r, b: _counted(c.send_raw_frame(b["text"], b.get("userId"))),
+    "channels/expire": lambda c, r, b: _counted(c.expire_channels()),
+    "tokens/expire": lambda c, r, b: c.expire_access_tokens(),
+    "tokens/revoke": lambda c, r, b: _counted(c.revoke_tokens(b.get("userId"))),
+    "restart": lambda c, r, b: c.restart(),
+    "faults/fail-next": lambda c, r, b: c.fail_next(
+        int(b["count"]),
+        status=b.get("status", 503),
+        path_prefix=b.get("pathPrefix", "/api/v2"),
+        retry_after=int(b.get("retryAfter", 1)),
+    ),
+    "faults/latency": lambda c, r, b: c.set_latency(float(b["seconds"])),
+    "faults/heartbeats": lambda c, r, b: (
+        c.resume_heartbeats() if b["enabled"] else c.stop_heartbeats()
+    ),
+    "faults/clear": lambda c, r, b: c.clear_faults(),
+    "auto-approve": lambda c, r, b: c.set_auto_approve(bool(b["enabled"])),
+}

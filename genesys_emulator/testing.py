@@ -1,0 +1,74 @@
+"""Pytest plugin: the ``emulator`` fixture and a PKCE login helper.
+
+Register with ``pytest_plugins = ["genesys_emulator.testing"]``. The fixture's emulator listens on
+127.0.0.1 (the only host Home Assistant's test harness lets sockets reach) on a free port, with
+auto-approve on, and is stopped after the test.
+"""
+
+from collections.abc import AsyncIterator
+import secrets
+from typing import Any
+
+from aiohttp import ClientSession
+import pytest
+from yarl import URL
+
+from .auth import pkce_challenge
+from .config import EmulatorConfig
+from .server import Emulator
+
+DEFAULT_REDIRECT_URI = "http://127.0.0.1/auth/external/callback"
+
+
+@pytest.fixture
+async def emulator(socket_enabled: None) -> AsyncIterator[Emulator]:
+    """A started emulator (auto-approve on), stopped after the test."""
+    emu = Emulator(EmulatorConfig(auto_approve=True))
+    await emu.start(host="127.0.0.1", port=0)
+    try:
+        yield emu
+    finally:
+        await emu.stop()
+
+
+async def login_with_pkce(
+    session: ClientSession,
+    emu: Emulator,
+    *,
+    redirect_uri: str = DEFAULT_REDIRECT_URI,
+    login_hint: str | None = None,
+) -> dict[str, Any]:
+    """Sign in by authorization code + PKCE (auto-approve must be on); the token response.
+
+    ``login_hint`` (an email) picks the user; by default the first agent signs in.
+    """
+    verifier = secrets.token_urlsafe(64)
+    state = secrets.token_urlsafe(16)
+    query = {
+        "response_type": "code",
+        "client_id": emu.demo_client.id,
+        "redirect_uri": redirect_uri,
+        "state": state,
+        "code_challenge": pkce_challenge(verifier),
+        "code_challenge_method": "S256",
+    }
+    if login_hint is not None:
+        query["login_hint"] = login_hint
+    authorize = URL(emu.base_url + "/login/oauth/authorize").with_query(query)
+    async with session.get(authorize, allow_redirects=False) as response:
+        if response.status != 302:
+            raise AssertionError(f"authorize answered {response.status}: {await response.text()}")
+        location = URL(response.headers["Location"])
+    if location.query.get("state") != state or "code" not in location.query:
+        raise AssertionError(f"unexpected redirect {location}")
+    form = {
+        "grant_type": "authorization_code",
+        "code": location.query["code"],
+        "code_verifier": verifier,
+        "client_id": emu.demo_client.id,
+        "redirect_uri": redirect_uri,
+    }
+    async with session.post(emu.base_url + "/login/oauth/token", data=form) as response:
+        response.raise_for_status()
+        token: dict[str, Any] = await response.json()
+    return token
