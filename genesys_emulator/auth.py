@@ -224,7 +224,7 @@ class LoginService:
             client=client,
             redirect_uri=redirect_uri,
             state=query.get("state"),
-            code_challenge=query.get("code_challenge"),
+            code_challenge=query.get("code_challenge") or None,
             login_hint=query.get("login_hint"),
         )
         if query.get("response_type") != "code":

@@ -39,7 +39,6 @@ that is not valid JSON of the right shape gets 400 ``bad.request``.
 """
 
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -324,9 +323,19 @@ class Control:
 
     async def _audit(self, request: web.Request) -> web.Response:
         records = self.audit_log(request.query.get("userId"))
-        return web.json_response(
-            {"entities": [{**asdict(r), "time": wire.iso(r.time)} for r in records]}
-        )
+        entities = [
+            {
+                "time": wire.iso(r.time),
+                "method": r.method,
+                "path": r.path,
+                "userId": r.user_id,
+                "body": r.body,
+                "status": r.status,
+                "source": r.source,
+            }
+            for r in records
+        ]
+        return web.json_response({"entities": entities})
 
     async def _state(self, request: web.Request) -> web.Response:
         return web.json_response(self.state())

@@ -1,0 +1,7 @@
+"""``python -m genesys_emulator``: see `cli.py`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
