@@ -215,7 +215,7 @@ async def test_patch_refuses_bad_bodies(
 async def test_patch_not_json(
     session: ClientSession, emulator: Emulator, agent_token: dict[str, Any]
 ) -> None:
-    conversation_id, conversation = await _connected_call(session, emulator, agent_token)
+    conversation_id, _ = await _connected_call(session, emulator, agent_token)
     url = emulator.base_url + "/api/v2" + _patch_path(conversation_id, "x")
     headers = {"Authorization": f"Bearer {agent_token['access_token']}"}
     async with session.patch(url, data=b"{", headers=headers) as response:
@@ -255,7 +255,7 @@ async def test_patch_who_may_change_what(
     assert "conversation:participant:wrapup" in error["message"]
     assert error["messageParams"]["permissions"] in error["message"]
 
-    status, client = await _client_credentials(session, emulator)
+    _, client = await _client_credentials(session, emulator)
     response, error = await api(session, emulator, "PATCH", path, client, mute)
     assert (response.status, error["code"]) == (400, "not.a.user")
     response, _ = await api(

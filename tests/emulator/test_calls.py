@@ -172,5 +172,5 @@ async def test_invalid_control_operations(emulator: Emulator) -> None:
             await operation
     await control.answer(conversation_id)
     await control.customer_hangup(conversation_id)
-    with pytest.raises(ApiError, match="conversation.error.call.disconnected"):
+    with pytest.raises(ApiError, match=r"conversation\.error\.call\.disconnected"):
         await control.set_hold(conversation_id, True)
