@@ -1,0 +1,94 @@
+"""The command line: the server prints what a person needs, and ctl drives a whole call."""
+
+import asyncio
+from collections.abc import AsyncIterator
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from genesys_emulator import EmulatorConfig
+from genesys_emulator.cli import main, serve
+
+
+@pytest.fixture
+async def served(
+    socket_enabled: None, capsys: pytest.CaptureFixture[str]
+) -> AsyncIterator[tuple[str, str]]:
+    """The CLI's server in this process: its base URL and banner."""
+    task = asyncio.get_running_loop().create_task(serve(EmulatorConfig(), "127.0.0.1", 0))
+    async with asyncio.timeout(5):
+        while not (banner := capsys.readouterr().out):  # noqa: ASYNC110 (stdout has no event)
+            await asyncio.sleep(0.01)
+    match = re.search(r"at (http://127\.0\.0\.1:\d+)", banner)
+    assert match is not None, banner
+    yield match.group(1), banner
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def _ctl(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> object:
+    assert await asyncio.to_thread(main, ["ctl", *args, "--url", url]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+async def test_banner_tells_how_to_connect(served: tuple[str, str]) -> None:
+    url, banner = served
+    assert f"{url}/login/oauth/authorize" in banner
+    assert f"{url}/login/oauth/token" in banner
+    assert "demo OAuth client id:     5b0e2c3a-7e51-4c1f-9d38-6a1f0c2d9e47" in banner
+    assert "demo OAuth client secret: emulator-demo-secret" in banner
+    assert "Jane Agent" in banner
+    assert "ctl {ring | dial | answer | mute" in banner
+
+
+async def test_a_person_drives_a_call(
+    served: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _ = served
+    created = await _ctl(capsys, url, "ring")
+    assert isinstance(created, dict)
+    for command in ("answer", "mute", "hold", "unhold", "unmute", "hangup", "wrapup"):
+        assert await _ctl(capsys, url, command) == {}
+    state = await _ctl(capsys, url, "status")
+    assert isinstance(state, dict)
+    agent = [p for p in state["conversations"][0]["participants"] if p["purpose"] == "agent"]
+    assert agent[0]["state"] == "terminated"
+    audit = await _ctl(capsys, url, "audit")
+    assert isinstance(audit, dict)
+    assert [e["body"] for e in audit["entities"]] == [{"muted": True}, {"muted": False}]
+    assert await _ctl(capsys, url, "presence", "Busy") == {}
+    assert await _ctl(capsys, url, "drop") == {"count": 0}
+
+
+async def test_ctl_without_a_call_explains(
+    served: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _ = served
+    with pytest.raises(SystemExit, match="no call in progress"):
+        await asyncio.to_thread(main, ["ctl", "answer", "--url", url])
+    await _ctl(capsys, url, "dial", "tel:+15550001")
+    await _ctl(capsys, url, "answer")
+    await _ctl(capsys, url, "hangup")
+    with pytest.raises(SystemExit, match="wrapup failed"):
+        await asyncio.to_thread(main, ["ctl", "wrapup", "--url", url, "--conversation", "nope"])
+
+
+def test_python_m_starts_and_stops(socket_enabled: None) -> None:
+    process = subprocess.Popen(  # noqa: S603 (our own module, fixed arguments)
+        [sys.executable, "-m", "genesys_emulator", "--port", "0", "--auto-approve"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("Genesys Cloud emulator at http://127.0.0.1:")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        assert process.stdout is not None
+        process.stdout.close()
