@@ -100,52 +100,53 @@ class CallCenter:
             user_name=user.name,
         )
 
+    @staticmethod
+    def _inbound_leg(
+        purpose: str, name: str, address: str, queue_id: str, queue_name: str, ani: str | None
+    ) -> Participant:
+        """A connected leg of a call into a queue (the caller's, or the queue's)."""
+        return Participant(
+            purpose=purpose,
+            name=name,
+            address=address,
+            direction="inbound",
+            state="connected",
+            connected_time=utcnow(),
+            ani=ani,
+            dnis=ACD_DNIS,
+            queue_id=queue_id,
+            queue_name=queue_name,
+        )
+
     async def start_inbound(self, user: User, queue_name: str, ani: str) -> Conversation:
         """A customer calls a queue, which offers the call to ``user`` (alerting)."""
-        now = utcnow()
         queue_id = stable_id("queue", queue_name)
-        customer = Participant(
-            purpose="customer",
-            name="Customer",
-            address=ani,
-            direction="inbound",
-            state="connected",
-            connected_time=now,
-            ani=ani,
-            dnis=ACD_DNIS,
-            queue_id=queue_id,
-            queue_name=queue_name,
-        )
-        acd = Participant(
-            purpose="acd",
-            name=queue_name,
-            address=ACD_DNIS,
-            direction="inbound",
-            state="connected",
-            connected_time=now,
-            ani=ani,
-            dnis=ACD_DNIS,
-            queue_id=queue_id,
-            queue_name=queue_name,
-        )
+        customer = self._inbound_leg("customer", "Customer", ani, queue_id, queue_name, ani)
+        acd = self._inbound_leg("acd", queue_name, ACD_DNIS, queue_id, queue_name, ani)
         agent = self._agent_leg(user, direction="inbound", state="alerting")
         agent.wrapup_required, agent.alerting_timeout_ms = True, ALERTING_TIMEOUT_MS
         agent.ani, agent.dnis, agent.peer = ani, ACD_DNIS, customer.call_id
         agent.queue_id, agent.queue_name = queue_id, queue_name
         return await self._start(Conversation(participants=[customer, acd, agent]))
 
-    async def start_outbound(self, user: User, number: str) -> Conversation:
-        """``user`` dials ``number``."""
-        agent = self._agent_leg(user, direction="outbound", state="dialing")
-        agent.dnis = number
-        external = Participant(
+    @staticmethod
+    def _dialed_leg(number: str, state: str) -> Participant:
+        """The far end of a call the agent places."""
+        return Participant(
             purpose="external",
             name=number.removeprefix("tel:"),
             address=number,
             direction="outbound",
-            state="contacting",
+            state=state,
+            connected_time=utcnow() if state == "connected" else None,
             dnis=number,
         )
+
+    async def start_outbound(self, user: User, number: str) -> Conversation:
+        """``user`` dials ``number``."""
+        agent = self._agent_leg(user, direction="outbound", state="dialing")
+        agent.dnis = number
+        external = self._dialed_leg(number, "contacting")
         agent.peer = external.call_id
         return await self._start(Conversation(participants=[agent, external]))
 
@@ -261,17 +262,10 @@ class CallCenter:
         agent = self.agent_leg(conversation)
         self.require_active(agent)
         self._disconnect(agent, "transfer")
+        queue_name = agent.queue_name or "Transfer"
+        queue_id = agent.queue_id or stable_id("queue", queue_name)
         conversation.participants.append(
-            Participant(
-                purpose="acd",
-                name=agent.queue_name or "Transfer",
-                address=ACD_DNIS,
-                direction="inbound",
-                state="connected",
-                connected_time=utcnow(),
-                queue_id=agent.queue_id,
-                queue_name=agent.queue_name,
-            )
+            self._inbound_leg("acd", queue_name, ACD_DNIS, queue_id, queue_name, agent.ani)
         )
         await self._changed(conversation)
 
@@ -280,15 +274,7 @@ class CallCenter:
         agent = self.agent_leg(conversation)
         if agent.state != "connected":
             raise ApiError("bad.request", reason="the agent is not connected")
-        consulted = Participant(
-            purpose="external",
-            name=number.removeprefix("tel:"),
-            address=number,
-            direction="outbound",
-            state="connected",
-            connected_time=utcnow(),
-            dnis=number,
-        )
+        consulted = self._dialed_leg(number, "connected")
         conversation.participants.append(consulted)
         agent.consult_participant_id = consulted.id
         for customer in conversation.participants:

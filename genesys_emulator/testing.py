@@ -6,6 +6,7 @@ auto-approve on, and is stopped after the test.
 """
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 import secrets
 from typing import Any
 
@@ -20,15 +21,22 @@ from .server import Emulator
 DEFAULT_REDIRECT_URI = "http://127.0.0.1/auth/external/callback"
 
 
-@pytest.fixture
-async def emulator(socket_enabled: None) -> AsyncIterator[Emulator]:
-    """A started emulator (auto-approve on), stopped after the test."""
-    emu = Emulator(EmulatorConfig(auto_approve=True))
+@asynccontextmanager
+async def running_emulator(config: EmulatorConfig | None = None) -> AsyncIterator[Emulator]:
+    """An emulator on 127.0.0.1 and a free port for the block (needs ``socket_enabled``)."""
+    emu = Emulator(config)
     await emu.start(host="127.0.0.1", port=0)
     try:
         yield emu
     finally:
         await emu.stop()
+
+
+@pytest.fixture
+async def emulator(socket_enabled: None) -> AsyncIterator[Emulator]:
+    """A started emulator (auto-approve on), stopped after the test."""
+    async with running_emulator(EmulatorConfig(auto_approve=True)) as emu:
+        yield emu
 
 
 async def login_with_pkce(

@@ -86,6 +86,14 @@ class Notifications:
             await self.socket.close()
 
 
+async def closed(socket: ClientWebSocketResponse) -> None:
+    """Wait for the server to close (or cut) the socket, skipping frames still in flight."""
+    message = await socket.receive(timeout=EVENT_TIMEOUT)
+    while message.type == WSMsgType.TEXT:
+        message = await socket.receive(timeout=EVENT_TIMEOUT)
+    assert message.type in {WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.ERROR}, message
+
+
 def participant(conversation: dict[str, Any], purpose: str) -> dict[str, Any]:
     """The last participant with that purpose in a conversation JSON."""
     return [p for p in conversation["participants"] if p["purpose"] == purpose][-1]

@@ -5,6 +5,7 @@ from typing import Any
 from aiohttp import ClientSession
 
 from genesys_emulator import Emulator, EmulatorConfig
+from genesys_emulator.testing import running_emulator
 
 from .helpers import Notifications, participant
 
@@ -109,10 +110,8 @@ async def test_control_errors_are_genesys_error_bodies(
 async def test_control_api_can_be_switched_off(
     session: ClientSession, socket_enabled: None
 ) -> None:
-    emu = Emulator(EmulatorConfig(control_api=False))
-    await emu.start()
-    try:
-        async with session.get(emu.base_url + "/_emulator/state") as response:
-            assert response.status == 404
-    finally:
-        await emu.stop()
+    async with (
+        running_emulator(EmulatorConfig(control_api=False)) as emu,
+        session.get(emu.base_url + "/_emulator/state") as response,
+    ):
+        assert response.status == 404

@@ -7,9 +7,9 @@ from aiohttp import ClientSession, ClientTimeout, WSMsgType
 import pytest
 
 from genesys_emulator import Emulator, EmulatorConfig
-from genesys_emulator.testing import login_with_pkce
+from genesys_emulator.testing import login_with_pkce, running_emulator
 
-from .helpers import Notifications, api
+from .helpers import Notifications, api, closed
 
 
 @pytest.mark.parametrize(
@@ -84,9 +84,7 @@ async def test_latency_and_clear(
 
 
 async def test_rate_limit(session: ClientSession, socket_enabled: None) -> None:
-    emu = Emulator(EmulatorConfig(auto_approve=True, rate_limit_per_minute=2))
-    await emu.start()
-    try:
+    async with running_emulator(EmulatorConfig(auto_approve=True, rate_limit_per_minute=2)) as emu:
         token = await login_with_pkce(session, emu)
         for count in ("1", "2"):
             response, _ = await api(session, emu, "GET", "/users/me", token)
@@ -101,8 +99,6 @@ async def test_rate_limit(session: ClientSession, socket_enabled: None) -> None:
         other = await login_with_pkce(session, emu)
         response, _ = await api(session, emu, "GET", "/users/me", other)
         assert response.status == 200
-    finally:
-        await emu.stop()
 
 
 async def test_rate_limit_window_resets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,8 +138,7 @@ async def test_dropped_sockets_can_reconnect_to_the_same_channel(
 ) -> None:
     assert await emulator.control.drop_websockets() == 1
     assert agent_events.socket is not None
-    message = await agent_events.socket.receive(timeout=1)
-    assert message.type in {WSMsgType.CLOSED, WSMsgType.ERROR, WSMsgType.CLOSE}
+    await closed(agent_events.socket)
     await agent_events.connect()
     await emulator.control.set_presence(emulator.demo_agent.id, "Away")
     assert (await agent_events.event(".presence"))["eventBody"]["presenceDefinition"][
@@ -161,9 +156,7 @@ async def test_restart_loses_sessions_but_keeps_the_org(
     agent_id, station_id = emulator.demo_agent.id, emulator.demo_agent.station_id
     await emulator.control.restart()
     assert agent_events.socket is not None
-    message = await agent_events.socket.receive(timeout=1)
-    while message.type == WSMsgType.TEXT:
-        message = await agent_events.socket.receive(timeout=1)
+    await closed(agent_events.socket)
     response, error = await api(session, emulator, "GET", "/users/me", agent_token)
     assert (response.status, error["code"]) == (401, "bad.credentials")
     token = await login_with_pkce(session, emulator)

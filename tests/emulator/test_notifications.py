@@ -4,31 +4,28 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiohttp import ClientSession, WSMsgType
+from aiohttp import ClientSession
 import pytest
 
 from genesys_emulator import Emulator, EmulatorConfig
-from genesys_emulator.testing import login_with_pkce
+from genesys_emulator.testing import login_with_pkce, running_emulator
 
-from .helpers import Notifications, api
+from .helpers import Notifications, api, closed
 
 
 @pytest.fixture
 async def quick(socket_enabled: None) -> AsyncIterator[Emulator]:
     """An emulator with fast heartbeats, short-lived channels and a small channel limit."""
-    emu = Emulator(
-        EmulatorConfig(
-            auto_approve=True,
-            heartbeat_interval=0.05,
-            channel_ttl=0.4,
-            max_channels_per_user=2,
-            max_topics_per_channel=3,
-            socket_closing_grace=0.1,
-        )
+    config = EmulatorConfig(
+        auto_approve=True,
+        heartbeat_interval=0.05,
+        channel_ttl=0.4,
+        max_channels_per_user=2,
+        max_topics_per_channel=3,
+        socket_closing_grace=0.1,
     )
-    await emu.start()
-    yield emu
-    await emu.stop()
+    async with running_emulator(config) as emu:
+        yield emu
 
 
 def _subscriptions(channel: dict[str, Any]) -> str:
@@ -218,10 +215,7 @@ async def test_second_socket_closes_the_first(session: ClientSession, quick: Emu
     first = events.socket
     assert first is not None
     second = await events.connect()
-    closing = await first.receive(timeout=1)
-    while closing.type == WSMsgType.TEXT:
-        closing = await first.receive(timeout=1)
-    assert closing.type in {WSMsgType.CLOSE, WSMsgType.CLOSED}
+    await closed(first)
     await quick.control.set_presence(quick.demo_agent.id, "Busy")
     assert (await events.event(".presence"))["topicName"].endswith(".presence")
     await second.close()
@@ -235,10 +229,7 @@ async def test_socket_closing_then_close(session: ClientSession, quick: Emulator
     assert warning["eventBody"]["channelId"] == events.channel["id"]
     assert warning["version"] == "2"
     assert events.socket is not None
-    message = await events.socket.receive(timeout=1)
-    while message.type == WSMsgType.TEXT:
-        message = await events.socket.receive(timeout=1)
-    assert message.type in {WSMsgType.CLOSE, WSMsgType.CLOSED}
+    await closed(events.socket)
     # The channel itself is still good: a new socket on the same connectUri works.
     await events.connect()
     await events.close()
@@ -279,8 +270,7 @@ async def test_expire_channels_from_control(
 ) -> None:
     assert await emulator.control.expire_channels() == 1
     assert agent_events.socket is not None
-    message = await agent_events.socket.receive(timeout=1)
-    assert message.type in {WSMsgType.CLOSE, WSMsgType.CLOSED}
+    await closed(agent_events.socket)
     assert await _upgrade_status(session, agent_events) == 404
 
 

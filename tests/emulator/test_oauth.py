@@ -10,7 +10,7 @@ from yarl import URL
 
 from genesys_emulator import Emulator, EmulatorConfig
 from genesys_emulator.auth import pkce_challenge
-from genesys_emulator.testing import DEFAULT_REDIRECT_URI, login_with_pkce
+from genesys_emulator.testing import DEFAULT_REDIRECT_URI, login_with_pkce, running_emulator
 
 from .helpers import api
 
@@ -123,25 +123,21 @@ async def test_token_redirect_uri_must_match_authorize(
 
 
 async def test_code_expires(session: ClientSession, socket_enabled: None) -> None:
-    emu = Emulator(EmulatorConfig(auto_approve=True, auth_code_ttl=0.05))
-    await emu.start()
-    try:
+    async with running_emulator(EmulatorConfig(auto_approve=True, auth_code_ttl=0.05)) as emu:
         verifier = secrets.token_urlsafe(48)
         location = await _authorize(session, emu, verifier)
         await asyncio.sleep(0.1)
         status, body = await _token(session, emu, _exchange(emu, location.query["code"], verifier))
         assert status == 400
         _oauth_error(body, "invalid_grant")
-    finally:
-        await emu.stop()
 
 
 async def test_refresh_gives_a_new_access_token_until_the_refresh_token_expires(
     session: ClientSession, socket_enabled: None
 ) -> None:
-    emu = Emulator(EmulatorConfig(auto_approve=True, refresh_token_ttl=0.3, access_token_ttl=0.1))
-    await emu.start()
-    try:
+    async with running_emulator(
+        EmulatorConfig(auto_approve=True, refresh_token_ttl=0.3, access_token_ttl=0.1)
+    ) as emu:
         token = await login_with_pkce(session, emu)
         await asyncio.sleep(0.15)
         response, error = await api(session, emu, "GET", "/users/me", token)
@@ -157,8 +153,6 @@ async def test_refresh_gives_a_new_access_token_until_the_refresh_token_expires(
         status, body = await _token(session, emu, refresh, _basic(emu))
         assert status == 400
         _oauth_error(body, "invalid_grant")
-    finally:
-        await emu.stop()
 
 
 async def test_pkce_refresh_needs_no_secret_but_a_code_grant_refresh_does(
@@ -254,11 +248,9 @@ async def test_unknown_client_and_garbled_basic_auth(
 async def test_authorize_refuses_unknown_client_and_unlisted_redirect(
     session: ClientSession, socket_enabled: None
 ) -> None:
-    emu = Emulator(
+    async with running_emulator(
         EmulatorConfig(auto_approve=True, allowed_redirect_uris=("http://127.0.0.1/ok",))
-    )
-    await emu.start()
-    try:
+    ) as emu:
         base = URL(emu.base_url + "/login/oauth/authorize")
         for query in (
             {"client_id": "unknown", "redirect_uri": "http://127.0.0.1/ok"},
@@ -268,8 +260,6 @@ async def test_authorize_refuses_unknown_client_and_unlisted_redirect(
             async with session.get(url, allow_redirects=False) as response:
                 assert response.status == 400
                 assert "error" in await response.json()
-    finally:
-        await emu.stop()
 
 
 @pytest.mark.parametrize(
@@ -290,9 +280,7 @@ async def test_authorize_errors_go_back_to_the_client(
 async def test_sign_in_page_lists_users_and_signs_in(
     session: ClientSession, socket_enabled: None
 ) -> None:
-    emu = Emulator()
-    await emu.start()
-    try:
+    async with running_emulator() as emu:
         verifier = secrets.token_urlsafe(48)
         location = await _authorize(session, emu, verifier)
         assert location.path == "/authorize"
@@ -324,8 +312,6 @@ async def test_sign_in_page_lists_users_and_signs_in(
 
         await emu.control.set_auto_approve(True)
         assert (await _authorize(session, emu, verifier)).path == URL(REDIRECT).path
-    finally:
-        await emu.stop()
 
 
 async def test_logout_redirects_back(session: ClientSession, emulator: Emulator) -> None:
