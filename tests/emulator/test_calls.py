@@ -174,3 +174,17 @@ async def test_invalid_control_operations(emulator: Emulator) -> None:
     await control.customer_hangup(conversation_id)
     with pytest.raises(ApiError, match=r"conversation\.error\.call\.disconnected"):
         await control.set_hold(conversation_id, True)
+
+
+async def test_observers_see_every_change(emulator: Emulator) -> None:
+    """The plug-in point for a softphone: every snapshot, in order, after it is published."""
+    seen: list[str] = []
+
+    async def observe(conversation: Any) -> None:
+        seen.append(emulator.calls.agent_leg(conversation).state)
+
+    emulator.calls.observers.append(observe)
+    conversation_id = await emulator.control.start_outbound_call()
+    await emulator.control.answer(conversation_id)
+    await emulator.control.agent_disconnect(conversation_id)
+    assert seen == ["dialing", "connected", "disconnected", "terminated"]
