@@ -1,0 +1,15 @@
+"""How the client gets its access token: asked of the caller, so it can refresh it its way."""
+
+from abc import ABC, abstractmethod
+
+
+class AbstractAuth(ABC):
+    """Supplies bearer tokens (Home Assistant's OAuth2 session does, in the integration)."""
+
+    @abstractmethod
+    async def async_get_access_token(self) -> str:
+        """Return a valid access token, refreshing it first when it is about to expire."""
+
+    @abstractmethod
+    async def async_refresh_access_token(self) -> str:
+        """Refresh now and return the new token: Genesys refused the current one (401)."""

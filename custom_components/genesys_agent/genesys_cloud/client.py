@@ -1,0 +1,204 @@
+"""The Genesys Cloud REST API, as the agent's own session uses it."""
+
+import asyncio
+from collections.abc import Mapping
+import json
+import logging
+from typing import Any, cast
+
+from aiohttp import ClientError, ClientResponse, ClientSession
+
+from .auth import AbstractAuth
+from .environments import Environment
+from .exceptions import (
+    GenesysAuthError,
+    GenesysCallNotConnectedError,
+    GenesysConnectionError,
+    GenesysError,
+    GenesysForbiddenError,
+    GenesysNotFoundError,
+    GenesysRateLimitError,
+    GenesysResponseError,
+    GenesysServerError,
+)
+from .models import (
+    Agent,
+    CallConversation,
+    Channel,
+    Json,
+    PresenceState,
+    RoutingState,
+    parse_presence,
+    parse_routing_status,
+)
+
+_LOGGER = logging.getLogger(__package__)
+
+# Genesys' own bodies are small; anything bigger is refused before it is parsed.
+MAX_BODY_BYTES = 1 << 20
+_STATUS_ERRORS: Mapping[int, type[GenesysError]] = {
+    401: GenesysAuthError,
+    403: GenesysForbiddenError,
+    404: GenesysNotFoundError,
+}
+
+
+class GenesysClient:
+    """Typed calls on one environment's API, with a token from ``auth``.
+
+    A 401 refreshes the token once and retries once; every request has a timeout.
+    """
+
+    def __init__(
+        self,
+        session: ClientSession,
+        environment: Environment,
+        auth: AbstractAuth,
+        *,
+        request_timeout: float = 10.0,
+    ) -> None:
+        """Use the caller's aiohttp session (Home Assistant's shared one)."""
+        self.session = session
+        self.environment = environment
+        self._auth = auth
+        self.request_timeout = request_timeout
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Json = None,
+    ) -> Json:
+        """Send a request; return its parsed JSON body (None when empty)."""
+        url = f"{self.environment.api_url}{path}"
+        token = await self._auth.async_get_access_token()
+        for retry_after_refresh in (False, True):
+            try:
+                async with (
+                    asyncio.timeout(self.request_timeout),
+                    self.session.request(
+                        method,
+                        url,
+                        params=params,
+                        json=body,
+                        headers={"Authorization": f"Bearer {token}"},
+                    ) as response,
+                ):
+                    if response.status == 401 and not retry_after_refresh:
+                        token = await self._auth.async_refresh_access_token()
+                        continue
+                    return await _read(response)
+            except TimeoutError as err:
+                raise GenesysConnectionError(f"{method} {path} timed out") from err
+            except ClientError as err:
+                raise GenesysConnectionError(f"{method} {path} failed: {err}") from err
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    async def async_get_me(self) -> Agent:
+        """The logged-in user with their station, presence and routing status."""
+        body = await self._request(
+            "GET", "/api/v2/users/me", params={"expand": "station,presence,routingStatus"}
+        )
+        return Agent.from_json(body)
+
+    async def async_get_active_calls(self) -> list[CallConversation]:
+        """The logged-in user's calls that are not over yet."""
+        body = await self._request("GET", "/api/v2/conversations/calls")
+        entities = body.get("entities", []) if isinstance(body, dict) else None
+        if not isinstance(entities, list):
+            raise GenesysResponseError("the call listing has no entities")
+        return [CallConversation.from_json(entity) for entity in entities]
+
+    async def async_get_call(self, conversation_id: str) -> CallConversation:
+        """One call conversation."""
+        body = await self._request("GET", f"/api/v2/conversations/calls/{conversation_id}")
+        return CallConversation.from_json(body)
+
+    async def async_set_mute(self, conversation_id: str, participant_id: str, muted: bool) -> None:
+        """Set a participant's server-side mute; Genesys answers 202 and confirms by event."""
+        await self._request(
+            "PATCH",
+            f"/api/v2/conversations/calls/{conversation_id}/participants/{participant_id}",
+            body={"muted": muted},
+        )
+
+    async def async_get_presence(self, user_id: str) -> PresenceState | None:
+        """A user's Genesys Cloud presence."""
+        body = await self._request("GET", f"/api/v2/users/{user_id}/presences/purecloud")
+        return parse_presence(body)
+
+    async def async_get_routing_status(self, user_id: str) -> RoutingState | None:
+        """A user's ACD routing status."""
+        body = await self._request("GET", f"/api/v2/users/{user_id}/routingstatus")
+        return parse_routing_status(body)
+
+    async def async_create_channel(self) -> Channel:
+        """A new notifications channel (its websocket URI is the credential)."""
+        return Channel.from_json(await self._request("POST", "/api/v2/notifications/channels"))
+
+    async def async_subscribe(self, channel_id: str, topics: list[str]) -> list[str]:
+        """Replace the channel's topics; return the ones Genesys accepted."""
+        body = await self._request(
+            "PUT",
+            f"/api/v2/notifications/channels/{channel_id}/subscriptions",
+            body=[{"id": topic} for topic in topics],
+        )
+        entities = body.get("entities", []) if isinstance(body, dict) else None
+        if not isinstance(entities, list):
+            raise GenesysResponseError("the subscription listing has no entities")
+        return [
+            entity["id"]
+            for entity in entities
+            if isinstance(entity, dict)
+            and isinstance(entity.get("id"), str)
+            and entity.get("state", "Permitted") == "Permitted"
+        ]
+
+
+async def _read(response: ClientResponse) -> Json:
+    """The body as JSON, or the typed error Genesys' status and error body stand for."""
+    raw = bytearray()
+    async for chunk in response.content.iter_chunked(1 << 16):
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise GenesysResponseError("the response is larger than 1 MiB")
+    if response.status < 400:
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as err:
+            raise GenesysResponseError("the response is not JSON") from err
+    raise _error(response, raw)
+
+
+def _error(response: ClientResponse, raw: bytearray) -> GenesysError:
+    """Map an error response, keeping Genesys' message, code and correlation id."""
+    try:
+        body = cast(dict[str, Any], json.loads(raw))
+        message = str(body.get("message") or response.reason or "error")
+        code = body.get("code") if isinstance(body.get("code"), str) else None
+    except (ValueError, AttributeError):
+        message, code = response.reason or "error", None
+    details: dict[str, Any] = {
+        "code": code,
+        "status": response.status,
+        "correlation_id": response.headers.get("ININ-Correlation-Id"),
+    }
+    status = response.status
+    _LOGGER.debug(
+        "Genesys answered %s %s (correlation %s)", status, code, details["correlation_id"]
+    )
+    if status == 429:
+        try:
+            retry_after = float(response.headers.get("Retry-After", "1"))
+        except ValueError:
+            retry_after = 1.0
+        return GenesysRateLimitError(message, retry_after=retry_after, **details)
+    if code == "conversation.error.call.disconnected":
+        return GenesysCallNotConnectedError(message, **details)
+    if status >= 500:
+        return GenesysServerError(message, **details)
+    return _STATUS_ERRORS.get(status, GenesysError)(message, **details)

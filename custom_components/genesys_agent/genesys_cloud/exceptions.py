@@ -1,0 +1,67 @@
+"""One exception hierarchy for everything the client can meet.
+
+Messages carry Genesys' own text and error code, never a token.
+"""
+
+
+class GenesysError(Exception):
+    """A Genesys Cloud request or session failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Keep Genesys' error code, HTTP status and correlation id for diagnosis."""
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.correlation_id = correlation_id
+
+
+class GenesysAuthError(GenesysError):
+    """The login is no longer accepted (401 after a refresh, or the refresh was refused)."""
+
+
+class GenesysForbiddenError(GenesysError):
+    """403: the OAuth client lacks a scope or the user a permission."""
+
+
+class GenesysNotFoundError(GenesysError):
+    """404: the conversation, participant or channel does not exist (any more)."""
+
+
+class GenesysCallNotConnectedError(GenesysError):
+    """400: the call is already disconnected."""
+
+
+class GenesysRateLimitError(GenesysError):
+    """429: too many requests; ``retry_after`` says how long to wait, in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs: object) -> None:
+        """Keep the wait Genesys asked for."""
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class GenesysServerError(GenesysError):
+    """5xx: Genesys Cloud failed; worth retrying later."""
+
+
+class GenesysConnectionError(GenesysError):
+    """No answer: the network failed or the request timed out."""
+
+
+class GenesysResponseError(GenesysError):
+    """Genesys answered with something this client cannot read."""
+
+
+class GenesysNoActiveCallError(GenesysError):
+    """There is no connected call to mute."""
+
+
+class GenesysMuteNotConfirmedError(GenesysError):
+    """Genesys accepted a mute but no event confirmed it in time."""

@@ -1,0 +1,321 @@
+"""Typed models of what Genesys Cloud sends, and strict parsers for them.
+
+Every parser takes whatever JSON came off the wire and returns a model or raises
+``GenesysResponseError``; unknown fields are ignored, wrong types are refused.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from .exceptions import GenesysResponseError
+
+type Json = Any
+
+
+class CallState(StrEnum):
+    """The agent's call, as the home sees it."""
+
+    IDLE = "idle"
+    RINGING = "ringing"
+    DIALING = "dialing"
+    CONNECTED = "connected"
+    ON_HOLD = "on_hold"
+    WRAP_UP = "wrap_up"
+
+
+class CallDirection(StrEnum):
+    """Who placed the call."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class MuteSource(StrEnum):
+    """Who made the last change of the agent's server-side mute."""
+
+    INTEGRATION = "integration"
+    ELSEWHERE = "elsewhere"
+
+
+class PresenceState(StrEnum):
+    """Genesys' system presences, snake_cased ("On Queue" is ``on_queue``)."""
+
+    AVAILABLE = "available"
+    AWAY = "away"
+    BUSY = "busy"
+    OFFLINE = "offline"
+    IDLE = "idle"
+    ON_QUEUE = "on_queue"
+    MEAL = "meal"
+    TRAINING = "training"
+    MEETING = "meeting"
+    BREAK = "break"
+
+
+class RoutingState(StrEnum):
+    """Genesys' ACD routing statuses, lower-cased."""
+
+    OFF_QUEUE = "off_queue"
+    IDLE = "idle"
+    INTERACTING = "interacting"
+    NOT_RESPONDING = "not_responding"
+    COMMUNICATING = "communicating"
+
+
+def _object(value: Json, what: str) -> Mapping[str, Json]:
+    if not isinstance(value, Mapping):
+        raise GenesysResponseError(f"{what} is not a JSON object")
+    return value
+
+
+def _optional_str(data: Mapping[str, Json], key: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise GenesysResponseError(f"{key} is not a string")
+    return value
+
+
+def _str(data: Mapping[str, Json], key: str) -> str:
+    value = _optional_str(data, key)
+    if not value:
+        raise GenesysResponseError(f"{key} is missing")
+    return value
+
+
+def _bool(data: Mapping[str, Json], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise GenesysResponseError(f"{key} is not a boolean")
+    return value
+
+
+def _time(data: Mapping[str, Json], key: str) -> datetime | None:
+    text = _optional_str(data, key)
+    if text is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise GenesysResponseError(f"{key} is not an ISO 8601 time") from err
+    if parsed.tzinfo is None:
+        raise GenesysResponseError(f"{key} has no time zone")
+    return parsed
+
+
+def _ref_id(data: Mapping[str, Json], key: str) -> tuple[str | None, str | None]:
+    """The id and name of a ``{id, name}`` reference, if present."""
+    value = data.get(key)
+    if value is None:
+        return None, None
+    ref = _object(value, key)
+    return _optional_str(ref, "id"), _optional_str(ref, "name")
+
+
+def _enum[E: StrEnum](enum: type[E], text: str | None) -> E | None:
+    """A Genesys enum value, or None for one this client does not know (Genesys adds some)."""
+    if text is None:
+        return None
+    try:
+        return enum(text.strip().lower().replace(" ", "_"))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """One leg of a call (``CallMediaParticipant`` or its event-topic twin)."""
+
+    id: str
+    purpose: str | None
+    state: str | None
+    direction: CallDirection | None
+    muted: bool
+    held: bool
+    user_id: str | None
+    queue_id: str | None
+    queue_name: str | None
+    address: str | None
+    ani: str | None
+    start_time: datetime | None
+    connected_time: datetime | None
+    end_time: datetime | None
+    wrapup_required: bool
+    wrapup_done: bool
+
+    @classmethod
+    def from_json(cls, value: Json) -> Participant:
+        """Parse a participant of a REST body or an event body."""
+        data = _object(value, "participant")
+        user_id, _ = _ref_id(data, "user")
+        queue_id, queue_name = _ref_id(data, "queue")
+        state = _optional_str(data, "state")
+        return cls(
+            id=_str(data, "id"),
+            purpose=_optional_str(data, "purpose"),
+            state=state.lower() if state else None,
+            direction=_enum(CallDirection, _optional_str(data, "direction")),
+            muted=_bool(data, "muted"),
+            held=_bool(data, "held"),
+            user_id=user_id,
+            queue_id=queue_id,
+            queue_name=queue_name,
+            address=_optional_str(data, "address"),
+            ani=_optional_str(data, "ani"),
+            start_time=_time(data, "startTime"),
+            connected_time=_time(data, "connectedTime"),
+            end_time=_time(data, "endTime"),
+            wrapup_required=_bool(data, "wrapupRequired"),
+            wrapup_done=data.get("wrapup") is not None or _bool(data, "wrapupSkipped"),
+        )
+
+    @property
+    def is_terminal(self) -> bool:
+        """The leg has ended; it never comes back to life."""
+        return self.state in ("disconnected", "terminated")
+
+    @property
+    def awaits_wrapup(self) -> bool:
+        """Ended, but the agent still owes a wrap-up."""
+        return self.state == "disconnected" and self.wrapup_required and not self.wrapup_done
+
+
+# The purposes of a user's own leg: "agent" on ACD calls, "user" on direct ones.
+USER_PURPOSES = frozenset({"agent", "user"})
+
+
+@dataclass(frozen=True, slots=True)
+class CallConversation:
+    """A call conversation: a whole snapshot, as Genesys sends it every time."""
+
+    id: str
+    participants: tuple[Participant, ...]
+
+    @classmethod
+    def from_json(cls, value: Json) -> CallConversation:
+        """Parse ``CallConversation`` (REST) or ``ConversationCallEventTopicCallConversation``."""
+        data = _object(value, "conversation")
+        participants = data.get("participants", [])
+        if not isinstance(participants, list):
+            raise GenesysResponseError("participants is not a list")
+        return cls(
+            id=_str(data, "id"),
+            participants=tuple(Participant.from_json(p) for p in participants),
+        )
+
+    def user_participant(self, user_id: str) -> Participant | None:
+        """The user's own leg; the newest when they joined more than once (consult, rejoin)."""
+        legs = [p for p in self.participants if p.user_id == user_id and p.purpose in USER_PURPOSES]
+        if not legs:
+            return None
+        return max(legs, key=lambda p: (p.start_time is not None, p.start_time or _EPOCH))
+
+    def remote_participant(self) -> Participant | None:
+        """The other party: the customer or the external number."""
+        return next((p for p in self.participants if p.purpose in ("customer", "external")), None)
+
+
+_EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+
+
+@dataclass(frozen=True, slots=True)
+class Station:
+    """The agent's associated phone."""
+
+    id: str
+    name: str | None
+    type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """The logged-in user (``UserMe``) with the expansions the session reads."""
+
+    id: str
+    name: str | None
+    email: str | None
+    station: Station | None
+    presence: PresenceState | None
+    routing_status: RoutingState | None
+
+    @classmethod
+    def from_json(cls, value: Json) -> Agent:
+        """Parse ``GET /api/v2/users/me?expand=station,presence,routingStatus``."""
+        data = _object(value, "user")
+        station = None
+        stations = data.get("station")
+        if stations is not None:
+            associated = _object(stations, "station").get("associatedStation")
+            if associated is not None:
+                seen = _object(associated, "associatedStation")
+                station = Station(
+                    id=_str(seen, "id"),
+                    name=_optional_str(seen, "name"),
+                    type=_optional_str(seen, "type"),
+                )
+        presence = data.get("presence")
+        routing = data.get("routingStatus")
+        return cls(
+            id=_str(data, "id"),
+            name=_optional_str(data, "name"),
+            email=_optional_str(data, "email"),
+            station=station,
+            presence=parse_presence(presence) if presence is not None else None,
+            routing_status=parse_routing_status(routing) if routing is not None else None,
+        )
+
+
+def parse_presence(value: Json) -> PresenceState | None:
+    """``UserPresence`` (REST) or ``PresenceEventUserPresence`` (event) → the system presence."""
+    data = _object(value, "presence")
+    definition = _object(data.get("presenceDefinition", {}), "presenceDefinition")
+    return _enum(PresenceState, _optional_str(definition, "systemPresence"))
+
+
+def parse_routing_status(value: Json) -> RoutingState | None:
+    """``RoutingStatus`` (REST: ``status``) or the event body (``routingStatus.status``)."""
+    data = _object(value, "routing status")
+    nested = data.get("routingStatus")
+    if nested is not None:
+        data = _object(nested, "routingStatus")
+    return _enum(RoutingState, _optional_str(data, "status"))
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A notifications channel: its websocket URI and when it expires."""
+
+    id: str
+    connect_uri: str
+    expires: datetime | None
+
+    @classmethod
+    def from_json(cls, value: Json) -> Channel:
+        """Parse ``POST /api/v2/notifications/channels``."""
+        data = _object(value, "channel")
+        return cls(
+            id=_str(data, "id"),
+            connect_uri=_str(data, "connectUri"),
+            expires=_time(data, "expires"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One websocket message: its topic and body."""
+
+    topic: str
+    body: Mapping[str, Json]
+
+    @classmethod
+    def from_json(cls, value: Json) -> Notification:
+        """Parse the envelope ``{topicName, version, eventBody, metadata}``."""
+        data = _object(value, "notification")
+        return cls(
+            topic=_str(data, "topicName"),
+            body=_object(data.get("eventBody", {}), "eventBody"),
+        )
