@@ -1,0 +1,76 @@
+"""Binary sensors: the server-side ("remote") mute flag, and whether the agent is on a call."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, override
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import GenesysAgentConfigEntry
+from .entity import GenesysAgentEntity
+from .genesys_cloud import CallState, SessionSnapshot
+
+# Read-only; the coordinator pushes every change.
+PARALLEL_UPDATES = 0
+
+ON_CALL_STATES = frozenset({CallState.CONNECTED, CallState.ON_HOLD, CallState.DIALING})
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenesysBinarySensorDescription(BinarySensorEntityDescription):
+    """How a binary sensor reads the session snapshot."""
+
+    is_on_fn: Callable[[SessionSnapshot], bool | None]
+
+
+REMOTE_MUTE = GenesysBinarySensorDescription(
+    key="remote_muted",
+    is_on_fn=lambda snapshot: snapshot.agent_state.muted,
+)
+ON_CALL = GenesysBinarySensorDescription(
+    key="on_call",
+    is_on_fn=lambda snapshot: snapshot.agent_state.call_state in ON_CALL_STATES,
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: GenesysAgentConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the binary sensors."""
+    coordinator = entry.runtime_data
+    async_add_entities(
+        [
+            RemoteMuteBinarySensor(coordinator, REMOTE_MUTE),
+            GenesysBinarySensor(coordinator, ON_CALL),
+        ]
+    )
+
+
+class GenesysBinarySensor(GenesysAgentEntity, BinarySensorEntity):
+    """A binary sensor whose value comes from the session snapshot."""
+
+    entity_description: GenesysBinarySensorDescription
+
+    @property
+    @override
+    def is_on(self) -> bool | None:
+        """The current value; unknown when there is no call."""
+        return self.entity_description.is_on_fn(self.coordinator.data)
+
+
+class RemoteMuteBinarySensor(GenesysBinarySensor):
+    """Genesys' own mute flag of the agent's participant, whoever changed it."""
+
+    @property
+    @override
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        """Whether this integration made the last change, or the desktop or a supervisor did."""
+        source = self.coordinator.data.last_mute_source
+        return {"changed_by": source.value if source else None}

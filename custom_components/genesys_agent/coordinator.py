@@ -1,0 +1,108 @@
+"""The agent's realtime session as a push-driven coordinator."""
+
+from typing import override
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryNotReady,
+    HomeAssistantError,
+    ServiceValidationError,
+)
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+
+from .const import DOMAIN, LOGGER
+from .genesys_cloud import (
+    Agent,
+    AgentSession,
+    GenesysAuthError,
+    GenesysClient,
+    GenesysError,
+    GenesysMuteNotConfirmedError,
+    GenesysNoActiveCallError,
+    GenesysRateLimitError,
+    SessionSnapshot,
+)
+
+type GenesysAgentConfigEntry = ConfigEntry[GenesysAgentCoordinator]
+
+
+class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
+    """Holds one agent's session; the notifications websocket pushes every change.
+
+    There is no polling: the session resyncs through REST after every (re)connect.
+    """
+
+    config_entry: GenesysAgentConfigEntry
+    agent: Agent
+
+    def __init__(
+        self, hass: HomeAssistant, entry: GenesysAgentConfigEntry, client: GenesysClient
+    ) -> None:
+        """Create the coordinator and its (not yet started) session."""
+        super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, always_update=False)
+        self.session = AgentSession(client, listener=self._async_handle_snapshot)
+        self._was_connected = True
+
+    @override
+    async def _async_setup(self) -> None:
+        """Log in to the realtime session; fail setup with a reason the user can act on."""
+        try:
+            self.agent = await self.session.async_start()
+        except GenesysAuthError as err:
+            raise translated(ConfigEntryAuthFailed, "authentication_failed") from err
+        except GenesysError as err:
+            raise translated(ConfigEntryNotReady, "cannot_connect", error=str(err)) from err
+
+    @override
+    async def _async_update_data(self) -> SessionSnapshot:
+        """Return the session's state; only called once, at setup."""
+        return self.session.snapshot
+
+    @callback
+    def _async_handle_snapshot(self, snapshot: SessionSnapshot) -> None:
+        """Publish a pushed change, logging once each way when the socket drops and heals."""
+        if snapshot.auth_failed:
+            LOGGER.warning("Genesys Cloud refused the login; reauthentication is needed")
+            self.config_entry.async_start_reauth(self.hass)
+        elif snapshot.connected != self._was_connected:
+            if snapshot.connected:
+                LOGGER.info("The Genesys Cloud session is back")
+            else:
+                LOGGER.info("The Genesys Cloud session is down; reconnecting")
+        self._was_connected = snapshot.connected
+        self.async_set_updated_data(snapshot)
+
+    async def async_set_mute(self, muted: bool) -> None:
+        """Mute or unmute the agent's live call; raise a translated error the user can read."""
+        try:
+            await self.session.async_set_mute(muted)
+        except GenesysNoActiveCallError as err:
+            raise translated(ServiceValidationError, "no_active_call") from err
+        except GenesysMuteNotConfirmedError as err:
+            raise translated(HomeAssistantError, "mute_not_confirmed") from err
+        except GenesysRateLimitError as err:
+            seconds = str(round(err.retry_after))
+            raise translated(HomeAssistantError, "rate_limited", seconds=seconds) from err
+        except GenesysAuthError as err:
+            raise translated(HomeAssistantError, "authentication_failed") from err
+        except GenesysError as err:
+            raise translated(HomeAssistantError, "mute_failed", error=str(err)) from err
+
+    @override
+    async def async_shutdown(self) -> None:
+        """Close the websocket and stop reconnecting."""
+        await super().async_shutdown()
+        await self.session.async_stop()
+
+
+def translated[E: HomeAssistantError](
+    error_type: type[E], translation_key: str, **placeholders: str
+) -> E:
+    """An error whose message the user reads in their language (exceptions in en.json)."""
+    return error_type(
+        translation_domain=DOMAIN,
+        translation_key=translation_key,
+        translation_placeholders=placeholders or None,
+    )

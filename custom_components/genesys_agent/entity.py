@@ -1,0 +1,36 @@
+"""The base entity: one service device per agent."""
+
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN
+from .coordinator import GenesysAgentCoordinator
+
+
+class GenesysAgentEntity(CoordinatorEntity[GenesysAgentCoordinator]):
+    """An entity of the agent's device, available while the realtime session is up."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self, coordinator: GenesysAgentCoordinator, description: EntityDescription
+    ) -> None:
+        """Name the entity by its key (also its translation key); tie it to the agent's device."""
+        super().__init__(coordinator)
+        agent = coordinator.agent
+        self.entity_description = description
+        self._attr_translation_key = description.key
+        self._attr_unique_id = f"{agent.id}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, agent.id)},
+            name=agent.name or "Genesys Cloud agent",
+            manufacturer="Genesys",
+            model="Genesys Cloud agent",
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the websocket is down: the state could be stale."""
+        return super().available and self.coordinator.data.connected

@@ -1,0 +1,100 @@
+"""Sensors: call state, presence and routing status."""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, override
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import CONF_SHOW_CALLER_NUMBER
+from .coordinator import GenesysAgentConfigEntry
+from .entity import GenesysAgentEntity
+from .genesys_cloud import CallState, PresenceState, RoutingState, SessionSnapshot
+
+# Read-only; the coordinator pushes every change.
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenesysSensorDescription(SensorEntityDescription):
+    """How a sensor reads its value from the session snapshot."""
+
+    value_fn: Callable[[SessionSnapshot], str | None]
+
+
+SENSORS: tuple[GenesysSensorDescription, ...] = (
+    GenesysSensorDescription(
+        key="call_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in CallState],
+        value_fn=lambda snapshot: snapshot.agent_state.call_state.value,
+    ),
+    GenesysSensorDescription(
+        key="presence",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in PresenceState],
+        value_fn=lambda snapshot: snapshot.presence.value if snapshot.presence else None,
+    ),
+    GenesysSensorDescription(
+        key="routing_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in RoutingState],
+        value_fn=lambda snapshot: (
+            snapshot.routing_status.value if snapshot.routing_status else None
+        ),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: GenesysAgentConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the sensors."""
+    coordinator = entry.runtime_data
+    async_add_entities(
+        CallStateSensor(coordinator, description)
+        if description.key == "call_state"
+        else GenesysSensor(coordinator, description)
+        for description in SENSORS
+    )
+
+
+class GenesysSensor(GenesysAgentEntity, SensorEntity):
+    """A sensor whose value comes from the session snapshot."""
+
+    entity_description: GenesysSensorDescription
+
+    @property
+    @override
+    def native_value(self) -> str | None:
+        """The current value."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+
+class CallStateSensor(GenesysSensor):
+    """The call state, with the call's details as attributes."""
+
+    @property
+    @override
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        """Conversation, direction, queue and start; the remote number only if allowed."""
+        state = self.coordinator.data.agent_state
+        attributes: dict[str, Any] = {
+            "conversation_id": state.conversation_id,
+            "direction": state.direction.value if state.direction else None,
+            "queue": state.queue_name,
+            "connected_since": (
+                state.connected_since.isoformat() if state.connected_since else None
+            ),
+        }
+        if self.coordinator.config_entry.options.get(CONF_SHOW_CALLER_NUMBER, False):
+            attributes["remote_number"] = state.remote_address
+        return attributes

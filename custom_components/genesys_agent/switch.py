@@ -1,0 +1,63 @@
+"""The microphone mute switch: on = the agent's live call is muted."""
+
+from typing import Any, override
+
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import GenesysAgentConfigEntry, GenesysAgentCoordinator
+from .entity import GenesysAgentEntity
+
+# Mute commands are serialized by the session itself; one at a time here too.
+PARALLEL_UPDATES = 1
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: GenesysAgentConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the mute switch."""
+    async_add_entities([GenesysMuteSwitch(entry.runtime_data)])
+
+
+class GenesysMuteSwitch(GenesysAgentEntity, SwitchEntity):
+    """Mutes the agent's own participant on the live call, server-side.
+
+    The switch shows the wanted state at once (optimistic) while Genesys confirms it by event;
+    if Genesys refuses or never confirms, the error reaches the user and the switch falls back
+    to the state Genesys reports.
+    """
+
+    def __init__(self, coordinator: GenesysAgentCoordinator) -> None:
+        """Create the switch."""
+        super().__init__(coordinator, SwitchEntityDescription(key="microphone_muted"))
+        self._wanted: bool | None = None
+
+    @property
+    @override
+    def is_on(self) -> bool:
+        """Muted: the wanted state while a press is being confirmed, else Genesys' flag."""
+        if self._wanted is not None:
+            return self._wanted
+        return bool(self.coordinator.data.agent_state.muted)
+
+    @override
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Mute the live call."""
+        await self._async_set_muted(True)
+
+    @override
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Unmute the live call."""
+        await self._async_set_muted(False)
+
+    async def _async_set_muted(self, muted: bool) -> None:
+        self._wanted = muted
+        self.async_write_ha_state()
+        try:
+            await self.coordinator.async_set_mute(muted)
+        finally:
+            self._wanted = None
+            self.async_write_ha_state()
