@@ -4,9 +4,10 @@ from typing import Any, override
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import GenesysAgentConfigEntry, GenesysAgentCoordinator
+from .coordinator import GenesysAgentConfigEntry, GenesysAgentCoordinator, translated
 from .entity import GenesysAgentEntity
 
 # Mute commands are serialized by the session itself; one at a time here too.
@@ -54,6 +55,9 @@ class GenesysMuteSwitch(GenesysAgentEntity, SwitchEntity):
         await self._async_set_muted(False)
 
     async def _async_set_muted(self, muted: bool) -> None:
+        # Refuse before showing anything: with no call the switch must not flicker on.
+        if not self.coordinator.data.agent_state.can_mute:
+            raise translated(ServiceValidationError, "no_active_call")
         self._wanted = muted
         self.async_write_ha_state()
         try:

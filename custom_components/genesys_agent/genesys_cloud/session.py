@@ -343,7 +343,7 @@ class AgentSession:
             self._pending_mute = (state.participant_id, muted)
             try:
                 await self._patch_mute(state.conversation_id, state.participant_id, muted)
-                await self._wait_for_mute(state.participant_id, muted)
+                await self._wait_for_mute(state.conversation_id, state.participant_id, muted)
             finally:
                 self._pending_mute = None
 
@@ -356,18 +356,26 @@ class AgentSession:
             await asyncio.sleep(err.retry_after)
             await self.client.async_set_mute(conversation_id, participant_id, muted)
 
-    async def _wait_for_mute(self, participant_id: str, muted: bool) -> None:
-        """Genesys answers 202; only the next event tells whether the mute took."""
+    async def _wait_for_mute(self, conversation_id: str, participant_id: str, muted: bool) -> None:
+        """Genesys answers 202; the next event tells whether the mute took, else a REST read."""
         try:
             async with asyncio.timeout(self.mute_confirm_timeout):
-                while True:
-                    state = self._snapshot.agent_state
-                    if state.participant_id != participant_id:
-                        raise GenesysNoActiveCallError("The call ended before the mute took")
-                    if state.muted == muted:
-                        return
+                while not self._mute_is(participant_id, muted):
                     await self._changed.wait()
-        except TimeoutError as err:
+        except TimeoutError:
+            _LOGGER.debug("No event confirmed the mute; reading the call instead")
+        else:
+            return
+        # The event may be lost (socket down, Genesys hiccup): ask, so the state is true again.
+        self._apply_conversation(await self.client.async_get_call(conversation_id))
+        if not self._mute_is(participant_id, muted):
             raise GenesysMuteNotConfirmedError(
-                f"No event confirmed the mute within {self.mute_confirm_timeout:g} s"
-            ) from err
+                f"Genesys did not confirm the mute within {self.mute_confirm_timeout:g} s"
+            )
+
+    def _mute_is(self, participant_id: str, muted: bool) -> bool:
+        """Whether the agent's leg shows ``muted``; raises if the call is gone."""
+        state = self._snapshot.agent_state
+        if state.participant_id != participant_id:
+            raise GenesysNoActiveCallError("The call ended before the mute took")
+        return state.muted == muted
