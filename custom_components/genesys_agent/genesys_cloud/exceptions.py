@@ -34,10 +34,6 @@ class GenesysNotFoundError(GenesysError):
     """404: the conversation, participant or channel does not exist (any more)."""
 
 
-class GenesysCallNotConnectedError(GenesysError):
-    """400: the call is already disconnected."""
-
-
 class GenesysRateLimitError(GenesysError):
     """429: too many requests; ``retry_after`` says how long to wait, in seconds."""
 
@@ -61,6 +57,10 @@ class GenesysResponseError(GenesysError):
 
 class GenesysNoActiveCallError(GenesysError):
     """There is no connected call to mute."""
+
+
+class GenesysCallNotConnectedError(GenesysNoActiveCallError):
+    """400: Genesys says the call is already disconnected (news the session had not yet)."""
 
 
 class GenesysMuteNotConfirmedError(GenesysError):

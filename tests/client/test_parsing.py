@@ -1,0 +1,73 @@
+"""Whatever comes off the wire: a typed result or a typed error, never a crash."""
+
+import contextlib
+import json
+from typing import Any
+
+from hypothesis import given, settings, strategies as st
+
+from custom_components.genesys_agent.genesys_cloud import (
+    Agent,
+    CallConversation,
+    Channel,
+    GenesysResponseError,
+)
+from custom_components.genesys_agent.genesys_cloud.models import (
+    Notification,
+    parse_presence,
+    parse_routing_status,
+)
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=20,
+)
+# Objects shaped like Genesys' (the right keys), with values of any type.
+PARTICIPANT_KEYS = ["id", "purpose", "state", "direction", "muted", "held", "user", "queue",
+                    "address", "ani", "startTime", "connectedTime", "endTime",
+                    "wrapupRequired", "wrapup", "wrapupSkipped"]  # fmt: skip
+participants = st.fixed_dictionaries({}, optional=dict.fromkeys(PARTICIPANT_KEYS, json_values))
+conversations = st.fixed_dictionaries(
+    {}, optional={"id": json_values | st.uuids().map(str), "participants": st.lists(participants)}
+)
+PARSERS = [
+    CallConversation.from_json,
+    Agent.from_json,
+    Channel.from_json,
+    Notification.from_json,
+    parse_presence,
+    parse_routing_status,
+]
+
+
+def parses_or_refuses(parser: Any, value: Any) -> None:
+    with contextlib.suppress(GenesysResponseError):
+        parser(value)
+
+
+@settings(max_examples=300)
+@given(value=json_values)
+def test_any_json_is_parsed_or_refused(value: Any) -> None:
+    for parser in PARSERS:
+        parses_or_refuses(parser, value)
+
+
+@settings(max_examples=300)
+@given(value=conversations)
+def test_conversation_shaped_json_is_parsed_or_refused(value: Any) -> None:
+    try:
+        conversation = CallConversation.from_json(value)
+    except GenesysResponseError:
+        return
+    for leg in conversation.participants:
+        assert isinstance(leg.muted, bool)
+        assert isinstance(leg.id, str)
+
+
+@settings(max_examples=200)
+@given(text=st.text(max_size=200) | json_values.map(json.dumps))
+def test_any_frame_text_is_parsed_or_refused(text: str) -> None:
+    with contextlib.suppress(ValueError):
+        parses_or_refuses(Notification.from_json, json.loads(text))

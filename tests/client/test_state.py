@@ -1,0 +1,95 @@
+"""Deriving the agent's state from snapshots, and the events between two states."""
+
+from custom_components.genesys_agent.genesys_cloud import (
+    AgentState,
+    CallConversation,
+    CallEventType,
+    CallState,
+    derive_agent_state,
+    diff_call_events,
+)
+
+AGENT = "agent-user"
+
+
+def call(
+    conversation_id: str, state: str, *, held: bool = False, muted: bool = False, **extra: object
+) -> CallConversation:
+    agent_leg = {
+        "id": f"{conversation_id}-agent",
+        "purpose": "agent",
+        "state": state,
+        "held": held,
+        "muted": muted,
+        "user": {"id": AGENT},
+        "queue": {"id": "q", "name": "Support"},
+        "direction": "inbound",
+        "startTime": extra.pop("start", "2026-11-24T10:00:00.000Z"),
+        **extra,
+    }
+    customer = {"id": f"{conversation_id}-customer", "purpose": "customer", "state": "connected",
+                "ani": "tel:+15550100"}  # fmt: skip
+    return CallConversation.from_json(
+        {"id": conversation_id, "participants": [customer, agent_leg]}
+    )
+
+
+def test_no_calls_is_idle() -> None:
+    assert derive_agent_state(AGENT, []) == AgentState()
+
+
+def test_each_leg_state_maps_to_a_call_state() -> None:
+    cases = {
+        ("alerting", False): CallState.RINGING,
+        ("dialing", False): CallState.DIALING,
+        ("contacting", False): CallState.DIALING,
+        ("connected", False): CallState.CONNECTED,
+        ("connected", True): CallState.ON_HOLD,
+    }
+    for (state, held), expected in cases.items():
+        assert derive_agent_state(AGENT, [call("c", state, held=held)]).call_state is expected
+    wrapping = call("c", "disconnected", wrapupRequired=True)
+    assert derive_agent_state(AGENT, [wrapping]).call_state is CallState.WRAP_UP
+    done = call("c", "disconnected", wrapupRequired=True, wrapup={"code": "x"})
+    assert derive_agent_state(AGENT, [done]).call_state is CallState.IDLE
+
+
+def test_the_connected_call_wins_then_the_newest() -> None:
+    held = call("held", "connected", held=True, start="2026-11-24T10:05:00Z")
+    talking = call("talking", "connected", start="2026-11-24T10:00:00Z")
+    ringing = call("ringing", "alerting", start="2026-11-24T10:06:00Z")
+    state = derive_agent_state(AGENT, [held, ringing, talking])
+    assert state.conversation_id == "talking"
+    assert state.remote_address == "tel:+15550100"
+    newer = call("newer", "connected", start="2026-11-24T10:09:00Z")
+    assert derive_agent_state(AGENT, [talking, newer]).conversation_id == "newer"
+
+
+def test_another_users_leg_is_not_ours() -> None:
+    leg = {"id": "p", "purpose": "agent", "state": "connected", "user": {"id": "someone-else"}}
+    theirs = CallConversation.from_json({"id": "c", "participants": [leg]})
+    assert derive_agent_state(AGENT, [theirs]).call_state is CallState.IDLE
+
+
+def events(old: AgentState, new: AgentState) -> list[CallEventType]:
+    return [event.type for event in diff_call_events(old, new)]
+
+
+def test_a_call_lifecycle_fires_ringing_answered_muted_unmuted_ended() -> None:
+    idle = AgentState()
+    ringing = derive_agent_state(AGENT, [call("c", "alerting")])
+    talking = derive_agent_state(AGENT, [call("c", "connected")])
+    muted = derive_agent_state(AGENT, [call("c", "connected", muted=True)])
+    assert events(idle, ringing) == [CallEventType.RINGING]
+    assert events(ringing, talking) == [CallEventType.ANSWERED]
+    assert events(talking, muted) == [CallEventType.MUTED]
+    assert events(muted, talking) == [CallEventType.UNMUTED]
+    assert events(talking, idle) == [CallEventType.ENDED]
+    assert events(talking, talking) == []
+
+
+def test_a_missed_ring_still_answers_and_a_new_call_ends_the_old() -> None:
+    first = derive_agent_state(AGENT, [call("first", "connected")])
+    second = derive_agent_state(AGENT, [call("second", "connected")])
+    assert events(AgentState(), first) == [CallEventType.ANSWERED]
+    assert events(first, second) == [CallEventType.ENDED, CallEventType.ANSWERED]
