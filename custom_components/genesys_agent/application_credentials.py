@@ -54,12 +54,6 @@ class GenesysOAuth2Implementation(LocalOAuth2ImplementationWithPkce):
         )
         self.environment = env
 
-    @property
-    @override
-    def name(self) -> str:
-        """Name the implementation after the region, for the picker."""
-        return f"{super().name} ({self.environment.name})"
-
     @override
     async def _token_request(self, data: dict[str, Any]) -> dict[str, Any]:
         """Post a token request the way Genesys' login service expects it."""

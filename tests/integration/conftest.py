@@ -34,7 +34,13 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 
 @pytest.fixture
-async def credentials(hass: HomeAssistant, emulator: Emulator) -> None:
+def client_secret(emulator: Emulator) -> str:
+    """The OAuth client's secret ("" for a PKCE-only client: parametrize to override)."""
+    return emulator.demo_client.secret
+
+
+@pytest.fixture
+async def credentials(hass: HomeAssistant, emulator: Emulator, client_secret: str) -> None:
     """Register the emulator's OAuth client as application credentials.
 
     Diagnostics is set up here too: HTTP views must exist before the test client starts.
@@ -44,7 +50,7 @@ async def credentials(hass: HomeAssistant, emulator: Emulator) -> None:
     await async_import_client_credential(
         hass,
         DOMAIN,
-        ClientCredential(emulator.demo_client.id, emulator.demo_client.secret),
+        ClientCredential(emulator.demo_client.id, client_secret),
         "emulator",
     )
 
