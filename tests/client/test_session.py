@@ -140,3 +140,26 @@ async def test_a_revoked_login_stops_the_session(session: AgentSession, emulator
     await emulator.control.drop_websockets()
     await until(lambda: session.snapshot.auth_failed)
     assert not session.snapshot.connected
+
+
+async def test_presence_and_routing_status_are_pushed(
+    session: AgentSession, emulator: Emulator
+) -> None:
+    await emulator.control.set_routing_status(emulator.demo_agent.id, "OFF_QUEUE")
+    await emulator.control.set_presence(emulator.demo_agent.id, "Away")
+    await until(lambda: session.snapshot.routing_status == "off_queue")
+    await until(lambda: session.snapshot.presence == "away")
+
+
+async def test_only_the_latest_ended_legs_are_remembered(
+    session: AgentSession, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Memory stays flat over a day of calls: old ended legs are forgotten."""
+    monkeypatch.setattr("custom_components.genesys_agent.genesys_cloud.session.ENDED_LEGS_KEPT", 2)
+    for _ in range(4):
+        conversation_id = await connected_call(emulator, session)
+        await emulator.control.agent_disconnect(conversation_id)
+        await emulator.control.complete_wrapup(conversation_id)
+        await until(lambda: session.snapshot.agent_state.call_state is CallState.IDLE)
+    assert len(session._ended_legs) == 2
+    assert session.snapshot.conversations == {}

@@ -1,10 +1,13 @@
 """Deriving the agent's state from snapshots, and the events between two states."""
 
+import pytest
+
 from custom_components.genesys_agent.genesys_cloud import (
     AgentState,
     CallConversation,
     CallEventType,
     CallState,
+    GenesysResponseError,
     derive_agent_state,
     diff_call_events,
 )
@@ -93,3 +96,14 @@ def test_a_missed_ring_still_answers_and_a_new_call_ends_the_old() -> None:
     second = derive_agent_state(AGENT, [call("second", "connected")])
     assert events(AgentState(), first) == [CallEventType.ANSWERED]
     assert events(first, second) == [CallEventType.ENDED, CallEventType.ANSWERED]
+
+
+def test_odd_field_values_are_refused_or_tolerated() -> None:
+    """Wrong types are refused; enum values Genesys may add later read as unknown."""
+    for odd in ({"muted": "yes"}, {"startTime": "yesterday"}, {"startTime": "2026-11-24T10:00"}):
+        with pytest.raises(GenesysResponseError):
+            call("c", "connected", **odd)
+    future = call("c", "connected", direction="sideways")
+    assert future.participants[1].direction is None
+    lonely = CallConversation.from_json({"id": "c", "participants": []})
+    assert lonely.remote_participant() is None

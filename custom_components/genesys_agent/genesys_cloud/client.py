@@ -71,30 +71,42 @@ class GenesysClient:
         params: Mapping[str, str] | None = None,
         body: Json = None,
     ) -> Json:
-        """Send a request; return its parsed JSON body (None when empty)."""
+        """Send a request; return its parsed JSON body (None when empty).
+
+        A 401 means Genesys refused the token before its time: refresh once, retry once.
+        """
         url = f"{self.environment.api_url}{path}"
         token = await self._auth.async_get_access_token()
-        for retry_after_refresh in (False, True):
-            try:
-                async with (
-                    asyncio.timeout(self.request_timeout),
-                    self.session.request(
-                        method,
-                        url,
-                        params=params,
-                        json=body,
-                        headers={"Authorization": f"Bearer {token}"},
-                    ) as response,
-                ):
-                    if response.status == 401 and not retry_after_refresh:
-                        token = await self._auth.async_refresh_access_token()
-                        continue
-                    return await _read(response)
-            except TimeoutError as err:
-                raise GenesysConnectionError(f"{method} {path} timed out") from err
-            except ClientError as err:
-                raise GenesysConnectionError(f"{method} {path} failed: {err}") from err
-        raise AssertionError("unreachable: the second attempt returns or raises")
+        try:
+            return await self._send(method, url, token, params, body)
+        except GenesysAuthError:
+            token = await self._auth.async_refresh_access_token()
+            return await self._send(method, url, token, params, body)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        token: str,
+        params: Mapping[str, str] | None,
+        body: Json,
+    ) -> Json:
+        try:
+            async with (
+                asyncio.timeout(self.request_timeout),
+                self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=body,
+                    headers={"Authorization": f"Bearer {token}"},
+                ) as response,
+            ):
+                return await _read(response)
+        except TimeoutError as err:
+            raise GenesysConnectionError(f"{method} {url} timed out") from err
+        except ClientError as err:
+            raise GenesysConnectionError(f"{method} {url} failed: {err}") from err
 
     async def async_get_me(self) -> Agent:
         """The logged-in user with their station, presence and routing status."""

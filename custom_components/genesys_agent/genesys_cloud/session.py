@@ -146,9 +146,7 @@ class AgentSession:
             await self._create_channel()
         try:
             socket = await self._open_socket()
-        except WSServerHandshakeError as err:
-            if err.status not in (401, 403, 404):
-                raise
+        except WSServerHandshakeError:
             # The channel is gone (expired, evicted, or Genesys restarted): make another.
             await self._create_channel()
             socket = await self._open_socket()
@@ -234,22 +232,18 @@ class AgentSession:
         assert socket is not None
         while True:
             renew_in = self._channel_renew_at - time.monotonic()
-            if renew_in <= 0:
-                return True
             try:
-                async with asyncio.timeout(min(self.heartbeat_timeout, renew_in)):
+                async with asyncio.timeout(max(0.0, min(self.heartbeat_timeout, renew_in))):
                     message = await socket.receive()
             except TimeoutError:
                 if time.monotonic() >= self._channel_renew_at:
                     return True
                 raise GenesysError("no heartbeat from Genesys: the socket is dead") from None
-            if message.type is WSMsgType.TEXT:
-                if self._handle_frame(message.data):
-                    return False
-            elif message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-                raise GenesysError("the websocket closed")
-            elif message.type is WSMsgType.ERROR:
-                raise GenesysError("the websocket failed")
+            # Genesys sends text frames only; aiohttp answers protocol pings itself.
+            if message.type is not WSMsgType.TEXT:
+                raise GenesysError(f"the websocket ended ({message.type.name})")
+            if self._handle_frame(message.data):
+                return False
 
     # ------------------------------------------------------------------ frames
 
