@@ -1,11 +1,11 @@
 """Command line: run the emulator, or drive a running one.
 
-``python -m genesys_emulator [--host 127.0.0.1] [--port 8765] [--auto-approve] [--heartbeat 30]``
+``python -m genesys_emulator [--host 127.0.0.1] [--port 8765] [--auto-approve] [--control]``
 serves until Ctrl-C and prints its URLs, the demo OAuth client and the demo agent.
 
 ``python -m genesys_emulator ctl COMMAND [ARG] [--url URL] [--conversation ID] [--by WHO]`` drives
-it through ``/_emulator``; without ``--conversation`` a call command acts on the demo agent's
-latest call that is not over.
+it through ``/_emulator`` (mounted only with ``--control``); without ``--conversation`` a call
+command acts on the demo agent's latest call that is not over.
 """
 
 import argparse
@@ -59,7 +59,9 @@ def banner(emulator: Emulator) -> str:
             f"  token:      {base}/login/oauth/token",
             f"  API:        {base}/api/v2/...",
             f"  websockets: {base.replace('http', 'ws', 1)}/channels/{{channelId}}",
-            f"  control:    {base}/_emulator/... (see genesys_emulator/control.py)",
+            f"  control:    {base}/_emulator/... (see genesys_emulator/control.py)"
+            if emulator.config.control_api
+            else "  control:    off (start with --control to drive it with ctl)",
             f"demo OAuth client id:     {emulator.demo_client.id}",
             f"demo OAuth client secret: {emulator.demo_client.secret}",
             f"demo agent: {agent.name} <{agent.email}> id {agent.id}",
@@ -123,6 +125,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--auto-approve", action="store_true", help="skip the sign-in page")
     parser.add_argument("--heartbeat", type=float, default=30.0, help="seconds between heartbeats")
     parser.add_argument("--token-ttl", type=float, default=86400, help="access token lifetime")
+    parser.add_argument(
+        "--control", action="store_true", help="mount the HTTP control surface that ctl drives"
+    )
     commands = parser.add_subparsers(dest="subcommand")
     drive = commands.add_parser("ctl", help="drive a running emulator")
     drive.add_argument("command", choices=[*CTL_COMMANDS, "status", "audit"])
@@ -144,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         auto_approve=args.auto_approve,
         heartbeat_interval=args.heartbeat,
         access_token_ttl=args.token_ttl,
+        control_api=args.control,
     )
     with suppress(KeyboardInterrupt):
         asyncio.run(serve(config, args.host, args.port))

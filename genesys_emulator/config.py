@@ -22,7 +22,9 @@ class EmulatorConfig:
     rate_limit_per_minute: int | None = None
     # None: the demo client accepts any redirect URI (its token request must still repeat it).
     allowed_redirect_uris: tuple[str, ...] | None = None
-    control_api: bool = True
+    # The HTTP control surface (/_emulator) lets anyone who reaches the port drive calls:
+    # mounted only when asked for.
+    control_api: bool = False
     # Genesys: 20 channels per user and OAuth client, 1000 topics per channel.
     max_channels_per_user: int = 20
     max_topics_per_channel: int = 1000

@@ -35,7 +35,7 @@ async def running_emulator(config: EmulatorConfig | None = None) -> AsyncIterato
 @pytest.fixture
 async def emulator(socket_enabled: None) -> AsyncIterator[Emulator]:
     """A started emulator (auto-approve on), stopped after the test."""
-    async with running_emulator(EmulatorConfig(auto_approve=True)) as emu:
+    async with running_emulator(EmulatorConfig(auto_approve=True, control_api=True)) as emu:
         yield emu
 
 

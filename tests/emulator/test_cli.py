@@ -18,7 +18,9 @@ async def served(
     socket_enabled: None, capsys: pytest.CaptureFixture[str]
 ) -> AsyncIterator[tuple[str, str]]:
     """The CLI's server in this process: its base URL and banner."""
-    task = asyncio.get_running_loop().create_task(serve(EmulatorConfig(), "127.0.0.1", 0))
+    task = asyncio.get_running_loop().create_task(
+        serve(EmulatorConfig(control_api=True), "127.0.0.1", 0)
+    )
     async with asyncio.timeout(5):
         while not (banner := capsys.readouterr().out):  # noqa: ASYNC110 (stdout has no event)
             await asyncio.sleep(0.01)
