@@ -103,6 +103,8 @@ class AgentSession:
         self._mute_lock = asyncio.Lock()
         self._mute_generation = 0
         self._pending_mute: tuple[str, bool] | None = None
+        # Whether an event showed the pending mute; someone else may change it again right after.
+        self._pending_mute_seen = False
 
     @property
     def snapshot(self) -> SessionSnapshot:
@@ -308,6 +310,7 @@ class AgentSession:
         source = snapshot.last_mute_source
         if new.participant_id == old.participant_id and new.muted != old.muted:
             ours = self._pending_mute == (new.participant_id, new.muted)
+            self._pending_mute_seen |= ours
             source = MuteSource.INTEGRATION if ours else MuteSource.ELSEWHERE
         self._snapshot = replace(snapshot, agent_state=new, last_mute_source=source)
         changed, self._changed = self._changed, asyncio.Event()
@@ -335,6 +338,7 @@ class AgentSession:
             assert state.conversation_id is not None
             assert state.participant_id is not None
             self._pending_mute = (state.participant_id, muted)
+            self._pending_mute_seen = False
             try:
                 await self._patch_mute(state.conversation_id, state.participant_id, muted)
                 await self._wait_for_mute(state.conversation_id, state.participant_id, muted)
@@ -368,8 +372,8 @@ class AgentSession:
             )
 
     def _mute_is(self, participant_id: str, muted: bool) -> bool:
-        """Whether the agent's leg shows ``muted``; raises if the call is gone."""
+        """Whether the agent's leg shows (or showed) ``muted``; raises if the call is gone."""
         state = self._snapshot.agent_state
         if state.participant_id != participant_id:
             raise GenesysNoActiveCallError("The call ended before the mute took")
-        return state.muted == muted
+        return self._pending_mute_seen or state.muted == muted
