@@ -296,3 +296,30 @@ async def test_fifty_presses_end_in_the_last_intent(
     bodies = [patch["body"] for patch in agent_mute_patches(emulator)]
     assert len(bodies) <= 50
     assert all(first != second for first, second in itertools.pairwise(bodies))
+
+
+async def test_a_forged_event_cannot_make_us_mute_someone_else(
+    hass: HomeAssistant, emulator: Emulator, live_call: str
+) -> None:
+    """A frame putting our user on a customer leg of another call changes nothing we PATCH."""
+    forged = {
+        "id": "6f2c3e0a-0000-4000-8000-00000000000a",
+        "participants": [
+            {"id": "forged-customer", "purpose": "customer", "state": "connected",
+             "user": {"id": emulator.demo_agent.id}, "startTime": "2030-01-01T00:00:00Z"},
+            {"id": "forged-agent", "purpose": "agent", "state": "connected",
+             "user": {"id": emulator.supervisor.id}, "startTime": "2030-01-01T00:00:00Z"},
+        ],
+    }  # fmt: skip
+    frame = {
+        "topicName": f"v2.users.{emulator.demo_agent.id}.conversations.calls",
+        "version": "2",
+        "eventBody": forged,
+        "metadata": {"CorrelationId": "c0ffee00-0000-4000-8000-000000000002"},
+    }
+    await emulator.control.send_raw_frame(json.dumps(frame))
+    await press_mute(hass)
+    [patch] = agent_mute_patches(emulator)
+    assert patch["path"].startswith(f"/api/v2/conversations/calls/{live_call}/participants/")
+    assert "forged" not in patch["path"]
+    assert emulator_muted(emulator, live_call)
