@@ -162,12 +162,17 @@ async def test_muting_with_no_call_is_refused_and_the_switch_stays_off(
 
 
 async def test_entities_go_unavailable_when_the_socket_drops_and_heal(
-    hass: HomeAssistant, integration: ConfigEntry, emulator: Emulator
+    hass: HomeAssistant,
+    integration: ConfigEntry,
+    emulator: Emulator,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A dropped websocket heals by itself, and a call started meanwhile is there after."""
+    """A dropped websocket heals by itself, logged once each way; a call made meanwhile shows."""
     await emulator.control.fail_next(2, status=503, path_prefix="/api/v2/notifications")
     await emulator.control.drop_websockets()
     await wait_for(hass, lambda: state_of(hass, CALL_STATE) == STATE_UNAVAILABLE)
     conversation_id = await emulator.control.start_inbound_call()
     await emulator.control.answer(conversation_id)
     await wait_for(hass, lambda: state_of(hass, CALL_STATE) == "connected", within=10)
+    assert caplog.text.count("The Genesys Cloud session is down") == 1
+    assert caplog.text.count("The Genesys Cloud session is back") == 1
