@@ -13,7 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import GenesysAgentConfigEntry
 from .entity import GenesysAgentEntity
-from .genesys_cloud import CallState, SessionSnapshot
+from .genesys_cloud import CallState, MuteSource, SessionSnapshot
 
 # Read-only; the coordinator pushes every change.
 PARALLEL_UPDATES = 0
@@ -26,15 +26,20 @@ class GenesysBinarySensorDescription(BinarySensorEntityDescription):
     """How a binary sensor reads the session snapshot."""
 
     is_on_fn: Callable[[SessionSnapshot], bool | None]
+    # Whether this integration made the last change, or the desktop or a supervisor did.
+    reports_mute_source: bool = False
 
 
-REMOTE_MUTE = GenesysBinarySensorDescription(
-    key="remote_muted",
-    is_on_fn=lambda snapshot: snapshot.agent_state.muted,
-)
-ON_CALL = GenesysBinarySensorDescription(
-    key="on_call",
-    is_on_fn=lambda snapshot: snapshot.agent_state.call_state in ON_CALL_STATES,
+BINARY_SENSORS = (
+    GenesysBinarySensorDescription(
+        key="remote_muted",
+        is_on_fn=lambda snapshot: snapshot.agent_state.muted,
+        reports_mute_source=True,
+    ),
+    GenesysBinarySensorDescription(
+        key="on_call",
+        is_on_fn=lambda snapshot: snapshot.agent_state.call_state in ON_CALL_STATES,
+    ),
 )
 
 
@@ -44,12 +49,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the binary sensors."""
-    coordinator = entry.runtime_data
     async_add_entities(
-        [
-            RemoteMuteBinarySensor(coordinator, REMOTE_MUTE),
-            GenesysBinarySensor(coordinator, ON_CALL),
-        ]
+        GenesysBinarySensor(entry.runtime_data, description) for description in BINARY_SENSORS
     )
 
 
@@ -64,13 +65,11 @@ class GenesysBinarySensor(GenesysAgentEntity, BinarySensorEntity):
         """The current value; unknown when there is no call."""
         return self.entity_description.is_on_fn(self.coordinator.data)
 
-
-class RemoteMuteBinarySensor(GenesysBinarySensor):
-    """Genesys' own mute flag of the agent's participant, whoever changed it."""
-
     @property
     @override
-    def extra_state_attributes(self) -> Mapping[str, Any]:
-        """Whether this integration made the last change, or the desktop or a supervisor did."""
-        source = self.coordinator.data.last_mute_source
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """For the remote mute: who made the last change."""
+        if not self.entity_description.reports_mute_source:
+            return None
+        source: MuteSource | None = self.coordinator.data.last_mute_source
         return {"changed_by": source.value if source else None}

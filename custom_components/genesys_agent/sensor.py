@@ -13,7 +13,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import CONF_SHOW_CALLER_NUMBER
-from .coordinator import GenesysAgentConfigEntry
+from .coordinator import GenesysAgentConfigEntry, GenesysAgentCoordinator
 from .entity import GenesysAgentEntity
 from .genesys_cloud import CallState, PresenceState, RoutingState, SessionSnapshot
 
@@ -23,9 +23,24 @@ PARALLEL_UPDATES = 0
 
 @dataclass(frozen=True, kw_only=True)
 class GenesysSensorDescription(SensorEntityDescription):
-    """How a sensor reads its value from the session snapshot."""
+    """How a sensor reads its value (and attributes) from the session."""
 
     value_fn: Callable[[SessionSnapshot], str | None]
+    attributes_fn: Callable[[GenesysAgentCoordinator], Mapping[str, Any]] | None = None
+
+
+def call_attributes(coordinator: GenesysAgentCoordinator) -> Mapping[str, Any]:
+    """Conversation, direction, queue and start; the remote number only if the user allows."""
+    state = coordinator.data.agent_state
+    attributes: dict[str, Any] = {
+        "conversation_id": state.conversation_id,
+        "direction": state.direction.value if state.direction else None,
+        "queue": state.queue_name,
+        "connected_since": state.connected_since.isoformat() if state.connected_since else None,
+    }
+    if coordinator.config_entry.options.get(CONF_SHOW_CALLER_NUMBER, False):
+        attributes["remote_number"] = state.remote_address
+    return attributes
 
 
 SENSORS: tuple[GenesysSensorDescription, ...] = (
@@ -34,6 +49,7 @@ SENSORS: tuple[GenesysSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[state.value for state in CallState],
         value_fn=lambda snapshot: snapshot.agent_state.call_state.value,
+        attributes_fn=call_attributes,
     ),
     GenesysSensorDescription(
         key="presence",
@@ -58,13 +74,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors."""
-    coordinator = entry.runtime_data
-    async_add_entities(
-        CallStateSensor(coordinator, description)
-        if description.key == "call_state"
-        else GenesysSensor(coordinator, description)
-        for description in SENSORS
-    )
+    async_add_entities(GenesysSensor(entry.runtime_data, description) for description in SENSORS)
 
 
 class GenesysSensor(GenesysAgentEntity, SensorEntity):
@@ -78,23 +88,9 @@ class GenesysSensor(GenesysAgentEntity, SensorEntity):
         """The current value."""
         return self.entity_description.value_fn(self.coordinator.data)
 
-
-class CallStateSensor(GenesysSensor):
-    """The call state, with the call's details as attributes."""
-
     @property
     @override
-    def extra_state_attributes(self) -> Mapping[str, Any]:
-        """Conversation, direction, queue and start; the remote number only if allowed."""
-        state = self.coordinator.data.agent_state
-        attributes: dict[str, Any] = {
-            "conversation_id": state.conversation_id,
-            "direction": state.direction.value if state.direction else None,
-            "queue": state.queue_name,
-            "connected_since": (
-                state.connected_since.isoformat() if state.connected_since else None
-            ),
-        }
-        if self.coordinator.config_entry.options.get(CONF_SHOW_CALLER_NUMBER, False):
-            attributes["remote_number"] = state.remote_address
-        return attributes
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """The description's attributes, if it has any."""
+        attributes_fn = self.entity_description.attributes_fn
+        return attributes_fn(self.coordinator) if attributes_fn else None

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
+import json
 import time
 from typing import Any
 
@@ -10,7 +11,9 @@ from homeassistant.components.application_credentials import (
     ClientCredential,
     async_import_client_credential,
 )
+from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigFlowResult
+from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
@@ -26,6 +29,8 @@ from custom_components.genesys_agent.const import (
 from genesys_emulator import Emulator
 
 type LoginFlow = Callable[..., Awaitable[ConfigFlowResult]]
+
+MUTE = "switch.jane_agent_microphone_muted"
 
 
 @pytest.fixture(autouse=True)
@@ -132,3 +137,35 @@ async def wait_for(hass: HomeAssistant, condition: Callable[[], Any], within: fl
         assert time.monotonic() < deadline, "condition not met in time"
         await hass.async_block_till_done()
         await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def live_call(hass: HomeAssistant, integration: ConfigEntry, emulator: Emulator) -> str:
+    """A connected, unmuted inbound call, seen by Home Assistant."""
+    conversation_id = await emulator.control.start_inbound_call(ani="tel:+13175550100")
+    await emulator.control.answer(conversation_id)
+    await wait_for(
+        hass,
+        lambda: integration.runtime_data.data.agent_state.conversation_id == conversation_id
+        and integration.runtime_data.data.agent_state.muted is False,
+    )
+    return conversation_id
+
+
+async def press_mute(hass: HomeAssistant) -> None:
+    """Turn the mute switch on, as a dashboard or an automation does."""
+    await hass.services.async_call(
+        SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: MUTE}, blocking=True
+    )
+
+
+def conversation_frame(emulator: Emulator, body: dict[str, Any]) -> str:
+    """A conversation event on the demo agent's topic, in Genesys' envelope."""
+    return json.dumps(
+        {
+            "topicName": f"v2.users.{emulator.demo_agent.id}.conversations.calls",
+            "version": "2",
+            "eventBody": body,
+            "metadata": {"CorrelationId": "c0ffee00-0000-4000-8000-000000000000"},
+        }
+    )

@@ -2,9 +2,8 @@
 
 from unittest.mock import patch
 
-from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
-from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON, STATE_OFF
+from homeassistant.const import STATE_OFF
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
@@ -20,23 +19,8 @@ from custom_components.genesys_agent.genesys_cloud import (
 )
 from genesys_emulator import Emulator
 
-from .conftest import LoginFlow, start_user_flow, wait_for
+from .conftest import LoginFlow, press_mute, start_user_flow, wait_for
 from .test_entities import CALL_STATE, MUTE, state_of
-
-
-@pytest.fixture
-async def live_call(hass: HomeAssistant, integration: ConfigEntry, emulator: Emulator) -> str:
-    """A connected, unmuted call."""
-    conversation_id = await emulator.control.start_inbound_call(ani="tel:+13175550100")
-    await emulator.control.answer(conversation_id)
-    await wait_for(hass, lambda: state_of(hass, CALL_STATE) == "connected")
-    return conversation_id
-
-
-async def press_mute(hass: HomeAssistant) -> None:
-    await hass.services.async_call(
-        SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: MUTE}, blocking=True
-    )
 
 
 async def test_genesys_failing_the_mute_is_reported(

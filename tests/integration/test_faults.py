@@ -4,6 +4,7 @@ Each case starts on a live, connected call with a known mute state. The bounds a
 are the ones the README states.
 """
 
+import asyncio
 from collections.abc import AsyncGenerator
 import itertools
 import json
@@ -25,7 +26,7 @@ from custom_components.genesys_agent.const import DOMAIN
 from genesys_emulator import Emulator, EmulatorConfig
 from genesys_emulator.testing import running_emulator
 
-from .conftest import wait_for
+from .conftest import conversation_frame, press_mute, wait_for
 from .test_entities import CALL_STATE, MUTE, REMOTE_MUTE, agent_mute_patches, state_of
 
 # How long the entities may take to tell the truth again once a fault ends.
@@ -44,14 +45,12 @@ async def emulator(socket_enabled: None) -> AsyncGenerator[Emulator]:
 
 
 @pytest.fixture
-async def live_call(hass: HomeAssistant, integration: ConfigEntry, emulator: Emulator) -> str:
-    """A connected, unmuted inbound call; the session declares a socket dead after 1 s."""
+async def live_call(live_call: str, integration: ConfigEntry) -> str:
+    """The live call; the session declares a socket dead after 1 s of silence."""
     integration.runtime_data.session.heartbeat_timeout = 1.0
-    conversation_id = await emulator.control.start_inbound_call()
-    await emulator.control.answer(conversation_id)
-    await wait_for(hass, lambda: state_of(hass, CALL_STATE) == "connected")
-    assert state_of(hass, MUTE) == STATE_OFF
-    return conversation_id
+    # The read already waiting still has the old timeout; the next heartbeat ends it.
+    await asyncio.sleep(2 * HEARTBEAT_INTERVAL)
+    return live_call
 
 
 def emulator_muted(emulator: Emulator, conversation_id: str) -> bool:
@@ -70,12 +69,6 @@ async def mute_elsewhere_and_see_it(
     await emulator.control.set_mute(conversation_id, True, by="desktop")
     await wait_for(hass, lambda: state_of(hass, MUTE) == STATE_ON, within=within)
     assert state_of(hass, REMOTE_MUTE) == STATE_ON
-
-
-async def press_mute(hass: HomeAssistant) -> None:
-    await hass.services.async_call(
-        SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: MUTE}, blocking=True
-    )
 
 
 async def test_socket_dropped_mid_call(
@@ -228,7 +221,6 @@ async def test_events_of_someone_elses_conversation_are_ignored(
     hass: HomeAssistant, emulator: Emulator, live_call: str
 ) -> None:
     """A snapshot on our topic without our leg (or with another user's) changes nothing."""
-    agent_id = emulator.demo_agent.id
     foreign = {
         "id": "6f2c3e0a-0000-4000-8000-000000000001",
         "participants": [
@@ -241,13 +233,7 @@ async def test_events_of_someone_elses_conversation_are_ignored(
             }
         ],
     }
-    frame = {
-        "topicName": f"v2.users.{agent_id}.conversations.calls",
-        "version": "2",
-        "eventBody": foreign,
-        "metadata": {"CorrelationId": "c0ffee00-0000-4000-8000-000000000000"},
-    }
-    await emulator.control.send_raw_frame(json.dumps(frame))
+    await emulator.control.send_raw_frame(conversation_frame(emulator, foreign))
     await mute_elsewhere_and_see_it(hass, emulator, live_call)
     assert hass.states.get(CALL_STATE).attributes["conversation_id"] == live_call
 
@@ -260,13 +246,7 @@ async def test_an_old_snapshot_never_revives_an_ended_call(
     await emulator.control.customer_hangup(live_call)
     await emulator.control.complete_wrapup(live_call)
     await wait_for(hass, lambda: state_of(hass, CALL_STATE) == "idle")
-    frame = {
-        "topicName": f"v2.users.{emulator.demo_agent.id}.conversations.calls",
-        "version": "2",
-        "eventBody": connected,
-        "metadata": {"CorrelationId": "c0ffee00-0000-4000-8000-000000000001"},
-    }
-    await emulator.control.send_raw_frame(json.dumps(frame))
+    await emulator.control.send_raw_frame(conversation_frame(emulator, connected))
     # A later push proves the stale frame was read (frames are handled in order).
     await emulator.control.set_presence(emulator.demo_agent.id, "Busy")
     await wait_for(hass, lambda: state_of(hass, "sensor.jane_agent_presence") == "busy")
@@ -311,13 +291,7 @@ async def test_a_forged_event_cannot_make_us_mute_someone_else(
              "user": {"id": emulator.supervisor.id}, "startTime": "2030-01-01T00:00:00Z"},
         ],
     }  # fmt: skip
-    frame = {
-        "topicName": f"v2.users.{emulator.demo_agent.id}.conversations.calls",
-        "version": "2",
-        "eventBody": forged,
-        "metadata": {"CorrelationId": "c0ffee00-0000-4000-8000-000000000002"},
-    }
-    await emulator.control.send_raw_frame(json.dumps(frame))
+    await emulator.control.send_raw_frame(conversation_frame(emulator, forged))
     await press_mute(hass)
     [patch] = agent_mute_patches(emulator)
     assert patch["path"].startswith(f"/api/v2/conversations/calls/{live_call}/participants/")
