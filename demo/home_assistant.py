@@ -1,0 +1,128 @@
+"""Drive a running Home Assistant through its own HTTP and websocket APIs, as its UI does."""
+
+import asyncio
+import itertools
+from typing import Any
+
+from aiohttp import ClientError, ClientSession
+from yarl import URL
+
+OWNER = {"name": "Demo Owner", "username": "demo", "password": "demo-password"}
+
+
+class HomeAssistantApi:
+    """Onboarding, login, config flows and websocket commands against one instance."""
+
+    def __init__(self, session: ClientSession, base_url: str) -> None:
+        """Talk to the instance at ``base_url`` (http://127.0.0.1:PORT)."""
+        self._session = session
+        self.base_url = base_url
+        self.client_id = f"{base_url}/"
+        self._token = ""
+        self._ids = itertools.count(1)
+
+    async def wait_until_up(self, within: float) -> None:
+        """Poll until the HTTP server answers (startup takes a while on a fresh config)."""
+        async with asyncio.timeout(within):
+            while True:
+                try:
+                    async with self._session.get(f"{self.base_url}/api/onboarding") as response:
+                        if response.status == 200:
+                            return
+                except ClientError:
+                    pass
+                await asyncio.sleep(0.5)
+
+    async def onboard(self) -> None:
+        """Create the owner (the one onboarding step left) and keep an access token."""
+        user = await self._post(
+            "/api/onboarding/users", {"client_id": self.client_id, "language": "en", **OWNER}
+        )
+        await self._exchange(user["auth_code"])
+
+    async def wait_until_running(self, within: float) -> None:
+        """Onboarding answers early; integrations can be added once startup has finished."""
+        async with asyncio.timeout(within):
+            while (await self.websocket({"type": "get_config"}))[0]["state"] != "RUNNING":  # noqa: ASYNC110 - another process's state
+                await asyncio.sleep(0.5)
+
+    async def _exchange(self, code: str) -> None:
+        form = {"grant_type": "authorization_code", "code": code, "client_id": self.client_id}
+        async with self._session.post(f"{self.base_url}/auth/token", data=form) as response:
+            response.raise_for_status()
+            self._token = (await response.json())["access_token"]
+
+    async def _post(self, path: str, body: dict[str, Any]) -> Any:
+        # The frontend names its own URL; OAuth flows build their redirect URI from it.
+        headers = {"HA-Frontend-Base": self.base_url}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        async with self._session.post(
+            f"{self.base_url}{path}", json=body, headers=headers
+        ) as response:
+            if response.status >= 400:
+                raise RuntimeError(f"{path}: {response.status} {await response.text()}")
+            return await response.json()
+
+    async def websocket(self, *commands: dict[str, Any]) -> list[Any]:
+        """Run websocket commands in order; return their results."""
+        results = []
+        async with self._session.ws_connect(f"{self.base_url}/api/websocket") as socket:
+            await socket.receive_json()  # auth_required
+            await socket.send_json({"type": "auth", "access_token": self._token})
+            if (await socket.receive_json())["type"] != "auth_ok":
+                raise RuntimeError("the websocket refused the token")
+            for command in commands:
+                message_id = next(self._ids)
+                await socket.send_json({"id": message_id, **command})
+                while (answer := await socket.receive_json()).get("id") != message_id:
+                    continue
+                if not answer["success"]:
+                    raise RuntimeError(f"{command['type']}: {answer['error']}")
+                results.append(answer["result"])
+        return results
+
+    async def add_integration(self, emulator_url: str, client_id: str, secret: str) -> None:
+        """Application credentials, then the config flow, the OAuth redirect as a browser does."""
+        await self.websocket(
+            {
+                "type": "application_credentials/create",
+                "domain": "genesys_agent",
+                "client_id": client_id,
+                "client_secret": secret,
+                "name": "Genesys Cloud emulator",
+            }
+        )
+        flow = await self._post("/api/config/config_entries/flow", {"handler": "genesys_agent"})
+        flow = await self._post(
+            f"/api/config/config_entries/flow/{flow['flow_id']}",
+            {"region": "us_east_1", "advanced": {"base_url": emulator_url}},
+        )
+        if flow["type"] != "external":
+            raise RuntimeError(f"expected the login step, got {flow}")
+        async with self._session.get(flow["url"], allow_redirects=False) as login:
+            callback = URL(login.headers["Location"])
+        async with self._session.get(callback) as landed:
+            landed.raise_for_status()
+        done = await self._post(f"/api/config/config_entries/flow/{flow['flow_id']}", {})
+        if done["type"] != "create_entry":
+            raise RuntimeError(f"the config flow ended with {done}")
+
+    async def add_dashboard(self, url_path: str, title: str, cards: list[dict[str, Any]]) -> None:
+        """A dashboard in the sidebar, stored like one made in the UI."""
+        await self.websocket(
+            {
+                "type": "lovelace/dashboards/create",
+                "url_path": url_path,
+                "title": title,
+                "icon": "mdi:headset",
+                "show_in_sidebar": True,
+                "require_admin": False,
+                "mode": "storage",
+            },
+            {
+                "type": "lovelace/config/save",
+                "url_path": url_path,
+                "config": {"title": title, "views": [{"title": "Call", "cards": cards}]},
+            },
+        )
