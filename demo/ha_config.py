@@ -17,9 +17,6 @@ homeassistant:
   time_zone: Europe/Amsterdam
   language: en
   internal_url: "http://127.0.0.1:{port}"
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
 frontend:
 config:
 application_credentials:
@@ -43,11 +40,35 @@ ONBOARDING = {
 }
 
 
+def http_settings(port: int) -> dict[str, object]:
+    """The HTTP server's settings as Home Assistant stores them once confirmed (YAML for them is
+    deprecated, and a changed YAML would wait for a confirmation and revert after 5 minutes)."""
+    stable = {
+        "server_port": port,
+        "server_host": ["127.0.0.1"],
+        "cors_allowed_origins": [],
+        "login_attempts_threshold": -1,
+        "ip_ban_enabled": True,
+        "ssl_profile": "modern",
+        "use_x_frame_options": True,
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "error": None,
+        "error_message": None,
+    }
+    return {
+        "version": 2,
+        "minor_version": 2,
+        "key": "http",
+        "data": {"stable": stable, "pending": None, "yaml_migration_done": True},
+    }
+
+
 def write_config(config_dir: Path, port: int) -> None:
     """Write a fresh config folder that loads the integration from this checkout."""
     storage = config_dir / ".storage"
     storage.mkdir(parents=True, exist_ok=True)
     (storage / "onboarding").write_text(json.dumps(ONBOARDING))
+    (storage / "http").write_text(json.dumps(http_settings(port)))
     (config_dir / "configuration.yaml").write_text(CONFIGURATION.format(port=port))
     custom = config_dir / "custom_components"
     custom.mkdir(exist_ok=True)

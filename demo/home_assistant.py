@@ -52,6 +52,13 @@ class HomeAssistantApi:
             response.raise_for_status()
             self._token = (await response.json())["access_token"]
 
+    async def get(self, path: str) -> Any:
+        """GET a REST path as the owner."""
+        headers = {"Authorization": f"Bearer {self._token}"}
+        async with self._session.get(f"{self.base_url}{path}", headers=headers) as response:
+            response.raise_for_status()
+            return await response.json()
+
     async def _post(self, path: str, body: dict[str, Any]) -> Any:
         # The frontend names its own URL; OAuth flows build their redirect URI from it.
         headers = {"HA-Frontend-Base": self.base_url}

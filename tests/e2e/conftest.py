@@ -1,0 +1,106 @@
+"""Browser tests: the demo's real Home Assistant, driven by Debian's headless Chromium."""
+
+from collections.abc import AsyncGenerator
+import os
+from pathlib import Path
+import shutil
+import socket
+import subprocess
+
+from playwright.async_api import Browser, Page, async_playwright
+import pytest
+
+from demo.home_assistant import OWNER
+from demo.orchestrator import Demo, DemoSettings
+
+CHROMIUM = "/usr/bin/chromium"
+# As root, without a sandbox; and nothing that reaches for Google's hosts.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DOCS = Path(__file__).resolve().parent.parent.parent / "docs"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here drives a real browser against real processes."""
+    for item in items:
+        if "tests/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium, installed on first use (CI machines start without it)."""
+    if not Path(CHROMIUM).exists():
+        apt_get = shutil.which("apt-get")
+        if os.geteuid() != 0 or apt_get is None:
+            pytest.fail("the browser tests need Debian's chromium: apt-get install chromium")
+        subprocess.run([apt_get, "update", "-qq"], check=True)  # noqa: S603 - fixed arguments
+        subprocess.run(  # noqa: S603 - fixed arguments
+            [apt_get, "install", "-y", "-qq", "chromium"],
+            check=True,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+    return CHROMIUM
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+async def browser(chromium: str, socket_enabled: None) -> AsyncGenerator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+def demo_settings(tmp_path: Path, **changes: bool) -> DemoSettings:
+    """The demo on free ports, in a temporary folder."""
+    return DemoSettings(
+        config_dir=tmp_path / "config", ha_port=free_port(), emulator_port=free_port(), **changes
+    )
+
+
+async def logged_in_page(browser: Browser, demo: Demo, path: str) -> Page:
+    """A page at ``path``, past Home Assistant's login form."""
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    await page.goto(f"{demo.ha_url}{path}")
+    await page.locator("input[name=username]").fill(OWNER["username"])
+    await page.locator("input[name=password]").fill(OWNER["password"])
+    await page.get_by_role("button", name="Log in").click()
+    return page
+
+
+@pytest.fixture
+async def running_demo(tmp_path: Path, socket_enabled: None) -> AsyncGenerator[Demo]:
+    """What scripts/demo starts: the integration set up, a dashboard, a ringing call."""
+    async with Demo(demo_settings(tmp_path)) as demo:
+        yield demo
+
+
+@pytest.fixture
+async def bare_demo(tmp_path: Path, socket_enabled: None) -> AsyncGenerator[Demo]:
+    """Home Assistant with the emulator's OAuth client registered, nothing else."""
+    async with Demo(demo_settings(tmp_path, add_integration=False, start_call=False)) as demo:
+        client = demo.emulator.demo_client
+        await demo.api.websocket(
+            {
+                "type": "application_credentials/create",
+                "domain": "genesys_agent",
+                "client_id": client.id,
+                "client_secret": client.secret,
+                "name": "Genesys Cloud emulator",
+            }
+        )
+        yield demo
