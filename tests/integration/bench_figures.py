@@ -24,7 +24,7 @@ from custom_components.genesys_agent.genesys_cloud import CallConversation, deri
 from custom_components.genesys_agent.genesys_cloud.models import Notification
 from genesys_emulator import Emulator
 
-from .conftest import MUTE, conversation_frame
+from .conftest import MUTE, conversation_frame, emulator_muted
 
 RESULTS = Path(__file__).resolve().parents[2] / ".bench" / "results.json"
 PRESSES = 500
@@ -167,10 +167,7 @@ async def rapid_presses(hass: HomeAssistant, emulator: Emulator, conversation_id
         )
         await asyncio.sleep(0.02)
     await hass.async_block_till_done()
-    conversation = next(
-        c for c in emulator.control.state()["conversations"] if c["id"] == conversation_id
-    )
-    final = next(p for p in conversation["participants"] if p["purpose"] == "agent")["muted"]
+    final = emulator_muted(emulator, conversation_id)
     row(
         "50 presses in 1 s",
         f"final server state {'muted' if final else 'unmuted'} (last press: unmuted), "

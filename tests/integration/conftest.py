@@ -169,3 +169,12 @@ def conversation_frame(emulator: Emulator, body: dict[str, Any]) -> str:
             "metadata": {"CorrelationId": "c0ffee00-0000-4000-8000-000000000000"},
         }
     )
+
+
+def emulator_muted(emulator: Emulator, conversation_id: str) -> bool:
+    """The agent's server-side mute flag, as the emulator holds it."""
+    conversation = next(
+        c for c in emulator.control.state()["conversations"] if c["id"] == conversation_id
+    )
+    agent = next(p for p in conversation["participants"] if p["purpose"] == "agent")
+    return bool(agent["muted"])

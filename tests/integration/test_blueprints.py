@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import async_mock_service
 
 from genesys_emulator import Emulator
 
-from .conftest import MUTE, wait_for
+from .conftest import MUTE, emulator_muted, wait_for
 from .test_entities import CALL_STATE, ON_CALL, REMOTE_MUTE, state_of
 
 BLUEPRINTS = Path(__file__).resolve().parents[2] / "blueprints" / "automation" / "genesys_agent"
@@ -50,13 +50,6 @@ async def press(hass: HomeAssistant, on: bool) -> None:
     )
 
 
-def muted_on_genesys(emulator: Emulator, conversation_id: str) -> bool:
-    conversation = next(
-        c for c in emulator.control.state()["conversations"] if c["id"] == conversation_id
-    )
-    return bool(next(p for p in conversation["participants"] if p["purpose"] == "agent")["muted"])
-
-
 async def test_toggle_mute_from_a_button(
     hass: HomeAssistant, emulator: Emulator, live_call: str
 ) -> None:
@@ -66,10 +59,10 @@ async def test_toggle_mute_from_a_button(
         {"press": [{"trigger": "state", "entity_id": PEDAL, "to": "on"}], "mute_switch": MUTE},
     )
     await press(hass, True)
-    await wait_for(hass, lambda: muted_on_genesys(emulator, live_call))
+    await wait_for(hass, lambda: emulator_muted(emulator, live_call))
     await press(hass, False)
     await press(hass, True)
-    await wait_for(hass, lambda: not muted_on_genesys(emulator, live_call))
+    await wait_for(hass, lambda: not emulator_muted(emulator, live_call))
 
 
 async def test_push_to_talk(
@@ -81,11 +74,11 @@ async def test_push_to_talk(
     conversation_id = await emulator.control.start_inbound_call()
     await emulator.control.answer(conversation_id)
     # Muted by default as soon as the call connects.
-    await wait_for(hass, lambda: muted_on_genesys(emulator, conversation_id))
+    await wait_for(hass, lambda: emulator_muted(emulator, conversation_id))
     await press(hass, True)
-    await wait_for(hass, lambda: not muted_on_genesys(emulator, conversation_id))
+    await wait_for(hass, lambda: not emulator_muted(emulator, conversation_id))
     await press(hass, False)
-    await wait_for(hass, lambda: muted_on_genesys(emulator, conversation_id))
+    await wait_for(hass, lambda: emulator_muted(emulator, conversation_id))
 
 
 async def test_busy_light(

@@ -26,7 +26,7 @@ from custom_components.genesys_agent.const import DOMAIN
 from genesys_emulator import Emulator, EmulatorConfig
 from genesys_emulator.testing import running_emulator
 
-from .conftest import conversation_frame, press_mute, wait_for
+from .conftest import conversation_frame, emulator_muted, press_mute, wait_for
 from .test_entities import CALL_STATE, MUTE, REMOTE_MUTE, agent_mute_patches, state_of
 
 # How long the entities may take to tell the truth again once a fault ends.
@@ -51,15 +51,6 @@ async def live_call(live_call: str, integration: ConfigEntry) -> str:
     # The read already waiting still has the old timeout; the next heartbeat ends it.
     await asyncio.sleep(2 * HEARTBEAT_INTERVAL)
     return live_call
-
-
-def emulator_muted(emulator: Emulator, conversation_id: str) -> bool:
-    """The agent's server-side mute flag, as the emulator holds it."""
-    conversation = next(
-        c for c in emulator.control.state()["conversations"] if c["id"] == conversation_id
-    )
-    agent = next(p for p in conversation["participants"] if p["purpose"] == "agent")
-    return bool(agent["muted"])
 
 
 async def mute_elsewhere_and_see_it(
