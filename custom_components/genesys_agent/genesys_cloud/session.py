@@ -1,25 +1,25 @@
-"""The agent's realtime session: notifications websocket, resync, and serialized mutes.
+"""The agent's realtime session: state from pushes and REST reads, and serialized mutes.
 
-The socket pushes whole conversation snapshots. After every (re)connect the session re-reads
-the agent's calls, presence and routing status through REST before it reads the socket again,
-so frames that arrived meanwhile are applied after the resync, in order. Genesys' envelopes
-carry no sequence number; the one reordering that matters, an older snapshot reviving a leg
-that already ended, is refused by remembering ended legs.
+Ordering. Genesys' envelopes carry no sequence number (``version`` is the schema's), and every
+conversation event is a whole snapshot. After every (re)connect the session re-reads the agent's
+calls, presence and routing status through REST, with the new socket already open; events that
+arrive while any REST read is in flight are held back and applied after it, in order. Every change
+made before the REST read began produced an event on the open socket, so replaying the held events
+ends in the newest state. On top of that, an agent's leg only moves forward through its life
+(live, then ended awaiting wrap-up, then over): a snapshot that would move it back is refused.
 """
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 import contextlib
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 import json
 import logging
 import random
-import time
+from types import MappingProxyType
 
-from aiohttp import ClientError, ClientWebSocketResponse, ClientWSTimeout, WSMsgType
-from aiohttp.client_exceptions import WSServerHandshakeError
+from aiohttp import ClientError
 
 from .client import GenesysClient
 from .exceptions import (
@@ -27,32 +27,32 @@ from .exceptions import (
     GenesysError,
     GenesysMuteNotConfirmedError,
     GenesysNoActiveCallError,
+    GenesysNotFoundError,
     GenesysRateLimitError,
     GenesysResponseError,
 )
 from .models import (
     Agent,
     CallConversation,
-    Channel,
     MuteSource,
     Notification,
+    Participant,
     PresenceState,
     RoutingState,
     parse_presence,
     parse_routing_status,
 )
+from .notifications import NotificationStream
 from .state import AgentState, derive_agent_state
 
 _LOGGER = logging.getLogger(__package__)
 
-MAX_FRAME_BYTES = 1 << 20
 # A 429 on a mute is retried once if Genesys asks for at most this long a wait.
 MAX_RATE_LIMIT_WAIT = 5.0
-# Renew a channel when this share of its lifetime has passed (Genesys: 24 h).
-CHANNEL_RENEW_AT = 0.9
 # How many ended legs are remembered to refuse stale snapshots.
 ENDED_LEGS_KEPT = 256
 SOCKET_CLOSING_TOPIC = "v2.system.socket_closing"
+_NO_CONVERSATIONS: Mapping[str, CallConversation] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +60,26 @@ class SessionSnapshot:
     """Everything the session knows, replaced (never mutated) on every change."""
 
     agent: Agent | None = None
-    conversations: dict[str, CallConversation] = field(default_factory=dict)
+    conversations: Mapping[str, CallConversation] = _NO_CONVERSATIONS
     agent_state: AgentState = field(default_factory=AgentState)
     presence: PresenceState | None = None
     routing_status: RoutingState | None = None
+    # The socket is up and the state was re-read after it came up.
     connected: bool = False
+    # Genesys refused the login for good: the session stopped; a new login is needed.
     auth_failed: bool = False
+    # Who made the last mute change of the current call (None: no change seen yet).
     last_mute_source: MuteSource | None = None
 
 
 type SnapshotListener = Callable[[SessionSnapshot], None]
+
+
+def _leg_stage(leg: Participant) -> int:
+    """How far a leg is through its life: live (0), ended awaiting wrap-up (1), over (2)."""
+    if not leg.is_terminal:
+        return 0
+    return 1 if leg.awaits_wrapup else 2
 
 
 class AgentSession:
@@ -94,11 +104,14 @@ class AgentSession:
         self.mute_confirm_timeout = mute_confirm_timeout
         self._snapshot = SessionSnapshot()
         self._user_id = ""
-        self._channel: Channel | None = None
-        self._channel_renew_at = 0.0
-        self._socket: ClientWebSocketResponse | None = None
+        self._stream: NotificationStream | None = None
         self._task: asyncio.Task[None] | None = None
-        self._ended_legs: OrderedDict[str, None] = OrderedDict()
+        # Whether the current socket has spoken: only then a drop resets the backoff.
+        self._heard_since_connect = False
+        self._rest_reads = 0
+        self._held_back: list[Notification] = []
+        # Legs that ended, and how far (see _leg_stage), oldest first.
+        self._ended_legs: OrderedDict[str, int] = OrderedDict()
         self._changed = asyncio.Event()
         self._mute_lock = asyncio.Lock()
         self._mute_generation = 0
@@ -112,17 +125,23 @@ class AgentSession:
         return self._snapshot
 
     async def async_start(self) -> Agent:
-        """Read the agent, connect the websocket, resync, and keep it alive in the background.
+        """Read the agent, open the websocket, resync, and keep it alive in the background.
 
         Raises the client's typed errors when the first connection fails.
         """
         agent = await self.client.async_get_me()
         self._user_id = agent.id
         self._snapshot = replace(self._snapshot, agent=agent)
+        prefix = f"v2.users.{agent.id}"
+        stream = NotificationStream(
+            self.client,
+            [f"{prefix}.conversations.calls", f"{prefix}.presence", f"{prefix}.routingStatus"],
+        )
+        self._stream = stream
         try:
-            await self._connect(fresh_channel=True)
+            await self._connect()
         except BaseException:
-            await self._close_socket()
+            await stream.async_close()
             raise
         self._task = asyncio.create_task(self._run(), name=f"{__package__} session")
         return agent
@@ -134,93 +153,79 @@ class AgentSession:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self._close_socket()
+        if self._stream is not None:
+            await self._stream.async_close()
 
     # ------------------------------------------------------------------ connection
 
-    def _topics(self) -> list[str]:
-        prefix = f"v2.users.{self._user_id}"
-        return [f"{prefix}.conversations.calls", f"{prefix}.presence", f"{prefix}.routingStatus"]
-
-    async def _connect(self, *, fresh_channel: bool) -> None:
-        """Socket on a valid channel (a new one if needed), then a resync; connected after."""
-        if fresh_channel or self._channel is None or time.monotonic() >= self._channel_renew_at:
-            await self._create_channel()
-        try:
-            socket = await self._open_socket()
-        except WSServerHandshakeError:
-            # The channel is gone (expired, evicted, or Genesys restarted): make another.
-            await self._create_channel()
-            socket = await self._open_socket()
-        previous, self._socket = self._socket, socket
-        if previous is not None:
-            await previous.close()
+    async def _connect(self, *, fresh_channel: bool = False) -> None:
+        """A socket first, then the REST resync, so nothing falls between the two."""
+        assert self._stream is not None
+        self._heard_since_connect = False
+        await self._stream.async_open(fresh_channel=fresh_channel)
         await self._resync()
-
-    async def _create_channel(self) -> None:
-        channel = await self.client.async_create_channel()
-        await self.client.async_subscribe(channel.id, self._topics())
-        lifetime = (
-            (channel.expires - datetime.now(UTC)).total_seconds() if channel.expires else 86400
-        )
-        self._channel = channel
-        self._channel_renew_at = time.monotonic() + max(lifetime, 0) * CHANNEL_RENEW_AT
-
-    async def _open_socket(self) -> ClientWebSocketResponse:
-        assert self._channel is not None
-        async with asyncio.timeout(self.client.request_timeout):
-            return await self.client.session.ws_connect(
-                self._channel.connect_uri,
-                heartbeat=None,
-                timeout=ClientWSTimeout(ws_close=self.client.request_timeout),
-                max_msg_size=MAX_FRAME_BYTES,
-            )
-
-    async def _close_socket(self) -> None:
-        socket, self._socket = self._socket, None
-        if socket is not None:
-            await socket.close()
 
     async def _resync(self) -> None:
         """Replace everything known with what REST says now; nothing stale survives."""
-        calls, agent = await asyncio.gather(
-            self.client.async_get_active_calls(), self.client.async_get_me()
-        )
-        conversations: dict[str, CallConversation] = {}
-        for conversation in calls:
-            if self._keep(conversation):
-                conversations[conversation.id] = conversation
-        self._publish(
-            conversations=conversations,
-            agent=agent,
-            presence=agent.presence,
-            routing_status=agent.routing_status,
-            connected=True,
-            auth_failed=False,
-        )
+        async with self._rest_read():
+            calls, agent = await asyncio.gather(
+                self.client.async_get_active_calls(),
+                self.client.async_get_me(),
+                return_exceptions=True,  # both finish before either error is raised
+            )
+            if isinstance(calls, BaseException):
+                raise calls
+            if isinstance(agent, BaseException):
+                raise agent
+            conversations = {
+                conversation.id: conversation for conversation in calls if self._admit(conversation)
+            }
+            self._publish(
+                conversations=MappingProxyType(conversations),
+                agent=agent,
+                presence=agent.presence,
+                routing_status=agent.routing_status,
+                connected=True,
+                auth_failed=False,
+            )
+
+    @contextlib.asynccontextmanager
+    async def _rest_read(self) -> AsyncIterator[None]:
+        """Hold events back while REST is read; apply them after, in order."""
+        self._rest_reads += 1
+        try:
+            yield
+        finally:
+            self._rest_reads -= 1
+            if not self._rest_reads:
+                held_back, self._held_back = self._held_back, []
+                for notification in held_back:
+                    self._apply(notification)
 
     async def _run(self) -> None:
         """Read the socket; reconnect with capped, jittered exponential backoff when it fails."""
+        assert self._stream is not None
         failures = 0
-        fresh_channel = False
         while True:
             try:
-                if self._socket is None:
-                    await self._connect(fresh_channel=fresh_channel)
-                    failures = 0
+                if not self._stream.is_open:
+                    await self._connect()
                 fresh_channel = await self._read_until_handover()
-                # Socket closing or channel renewal: connect anew before dropping the old one.
+                # Socket closing or channel renewal: the new socket is up before the old closes.
                 await self._connect(fresh_channel=fresh_channel)
             except GenesysAuthError:
                 _LOGGER.debug("Genesys refused the login; the session stops")
-                await self._close_socket()
+                await self._stream.async_close()
                 self._publish(connected=False, auth_failed=True)
                 return
-            except (GenesysError, ClientError, TimeoutError) as err:
-                _LOGGER.debug("The session's connection failed: %s", type(err).__name__)
-                await self._close_socket()
+            except Exception as err:  # the loop must outlive anything; it reconnects
+                if isinstance(err, GenesysError | ClientError | TimeoutError):
+                    _LOGGER.debug("The session's connection failed: %s", type(err).__name__)
+                else:
+                    _LOGGER.exception("Unexpected error in the Genesys Cloud session")
+                await self._stream.async_close()
                 self._publish(connected=False)
-                failures += 1
+                failures = 1 if self._heard_since_connect else failures + 1
                 await asyncio.sleep(self._backoff(failures))
 
     def _backoff(self, failures: int) -> float:
@@ -229,41 +234,39 @@ class AgentSession:
         return float(delay * random.uniform(0.8, 1.0))  # noqa: S311 - not cryptographic
 
     async def _read_until_handover(self) -> bool:
-        """Apply frames until Genesys hands over (True: a fresh channel is due)."""
-        socket = self._socket
-        assert socket is not None
+        """Apply frames until a new socket is due (True: on a new channel)."""
+        assert self._stream is not None
         while True:
-            renew_in = self._channel_renew_at - time.monotonic()
-            try:
-                async with asyncio.timeout(max(0.0, min(self.heartbeat_timeout, renew_in))):
-                    message = await socket.receive()
-            except TimeoutError:
-                if time.monotonic() >= self._channel_renew_at:
-                    return True
-                raise GenesysError("no heartbeat from Genesys: the socket is dead") from None
-            # Genesys sends text frames only; aiohttp answers protocol pings itself.
-            if message.type is not WSMsgType.TEXT:
-                raise GenesysError(f"the websocket ended ({message.type.name})")
-            if self._handle_frame(message.data):
+            text = await self._stream.async_receive(self.heartbeat_timeout)
+            if text is None:
+                return True
+            self._heard_since_connect = True
+            if self._handle_frame(text):
                 return False
 
     # ------------------------------------------------------------------ frames
 
     def _handle_frame(self, text: str) -> bool:
-        """Apply one frame; True when Genesys announces the socket's closing."""
+        """Apply one frame (or hold it back); True when Genesys announces the socket's closing."""
         try:
             notification = Notification.from_json(json.loads(text))
         except (ValueError, GenesysResponseError):
             _LOGGER.debug("Ignored a malformed frame of %d characters", len(text))
             return False
-        topic = notification.topic
-        if topic == SOCKET_CLOSING_TOPIC:
+        if notification.topic == SOCKET_CLOSING_TOPIC:
             return True
-        prefix = f"v2.users.{self._user_id}."
-        if not topic.startswith(prefix):
-            return False
+        if not notification.topic.startswith(f"v2.users.{self._user_id}."):
+            return False  # heartbeats, pongs, and anything not about this agent
+        if self._rest_reads:
+            self._held_back.append(notification)
+        else:
+            self._apply(notification)
+        return False
+
+    def _apply(self, notification: Notification) -> None:
+        topic = notification.topic.removeprefix(f"v2.users.{self._user_id}.")
         try:
-            match topic.removeprefix(prefix):
+            match topic:
                 case "conversations.calls":
                     self._apply_conversation(CallConversation.from_json(notification.body))
                 case "presence":
@@ -271,36 +274,36 @@ class AgentSession:
                 case "routingStatus":
                     self._publish(routing_status=parse_routing_status(notification.body))
         except GenesysResponseError as err:
-            _LOGGER.debug("Ignored an unreadable %s event: %s", topic.removeprefix(prefix), err)
-        return False
+            _LOGGER.debug("Ignored an unreadable %s event: %s", topic, err)
 
-    def _keep(self, conversation: CallConversation) -> bool:
-        """Whether a snapshot is the agent's, current, and still matters."""
+    def _admit(self, conversation: CallConversation) -> bool | None:
+        """Whether to keep a snapshot (True) or drop its conversation as over (False).
+
+        None: not the agent's, or older than what is known. Remembers how far ended legs got,
+        so that no older snapshot moves them back.
+        """
         leg = conversation.user_participant(self._user_id)
         if leg is None:
-            return False
-        if leg.id in self._ended_legs and not leg.is_terminal:
-            return False  # an older snapshot of a leg that already ended
-        if leg.is_terminal:
-            self._ended_legs[leg.id] = None
+            return None
+        stage = _leg_stage(leg)
+        if stage < self._ended_legs.get(leg.id, 0):
+            return None
+        if stage:
+            self._ended_legs[leg.id] = stage
             while len(self._ended_legs) > ENDED_LEGS_KEPT:
                 self._ended_legs.popitem(last=False)
-        return not leg.is_terminal or leg.awaits_wrapup
+        return stage < 2
 
     def _apply_conversation(self, conversation: CallConversation) -> None:
-        if conversation.user_participant(self._user_id) is None:
-            return  # someone else's conversation
-        leg = conversation.user_participant(self._user_id)
-        assert leg is not None
-        stale = leg.id in self._ended_legs and not leg.is_terminal
-        if stale:
+        keep = self._admit(conversation)
+        if keep is None:
             return
         conversations = dict(self._snapshot.conversations)
-        if self._keep(conversation):
+        if keep:
             conversations[conversation.id] = conversation
         else:
             conversations.pop(conversation.id, None)
-        self._publish(conversations=conversations)
+        self._publish(conversations=MappingProxyType(conversations))
 
     def _publish(self, **changes: object) -> None:
         """Replace the snapshot, derive the agent's state, and tell the listener."""
@@ -308,14 +311,19 @@ class AgentSession:
         old = self._snapshot.agent_state
         new = derive_agent_state(self._user_id, snapshot.conversations.values())
         source = snapshot.last_mute_source
-        if new.participant_id == old.participant_id and new.muted != old.muted:
+        if new.participant_id != old.participant_id:
+            source = None  # another call (or none): no change of its mute seen yet
+        elif new.muted != old.muted:
             ours = self._pending_mute == (new.participant_id, new.muted)
             self._pending_mute_seen |= ours
             source = MuteSource.INTEGRATION if ours else MuteSource.ELSEWHERE
         self._snapshot = replace(snapshot, agent_state=new, last_mute_source=source)
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
-        self._listener(self._snapshot)
+        try:
+            self._listener(self._snapshot)
+        except Exception:
+            _LOGGER.exception("The session's listener failed")
 
     # ------------------------------------------------------------------ mute
 
@@ -323,7 +331,8 @@ class AgentSession:
         """Mute or unmute the agent's own leg of the live call, and wait for Genesys to confirm.
 
         Presses are serialized and coalesced: while one PATCH is in flight, later presses wait,
-        and only the last of them is sent. A press superseded by a later one returns at once.
+        and only the last of them is sent. A press superseded by a later one returns without
+        error once the one in flight is done.
         """
         self._mute_generation += 1
         generation = self._mute_generation
@@ -342,6 +351,9 @@ class AgentSession:
             try:
                 await self._patch_mute(state.conversation_id, state.participant_id, muted)
                 await self._wait_for_mute(state.conversation_id, state.participant_id, muted)
+            except GenesysMuteNotConfirmedError:
+                if generation == self._mute_generation:
+                    raise  # superseded presses stay quiet: the last one decides
             finally:
                 self._pending_mute = None
 
@@ -365,7 +377,12 @@ class AgentSession:
         else:
             return
         # The event may be lost (socket down, Genesys hiccup): ask, so the state is true again.
-        self._apply_conversation(await self.client.async_get_call(conversation_id))
+        async with self._rest_read():
+            try:
+                conversation = await self.client.async_get_call(conversation_id)
+            except GenesysNotFoundError as err:
+                raise GenesysNoActiveCallError("The call ended before the mute took") from err
+            self._apply_conversation(conversation)
         if not self._mute_is(participant_id, muted):
             raise GenesysMuteNotConfirmedError(
                 f"Genesys did not confirm the mute within {self.mute_confirm_timeout:g} s"
