@@ -8,8 +8,10 @@ import pytest
 
 from custom_components.genesys_agent.genesys_cloud import (
     AbstractAuth,
+    AgentSession,
     GenesysAuthError,
     GenesysClient,
+    SessionSnapshot,
     custom_environment,
 )
 from genesys_emulator import Emulator
@@ -46,6 +48,22 @@ class EmulatorAuth(AbstractAuth):
         return str(self.token["access_token"])
 
 
+class FixedAuth(AbstractAuth):
+    """A token that never changes, however often it is refreshed (for servers that ignore it)."""
+
+    def __init__(self) -> None:
+        self.refreshes = 0
+
+    @override
+    async def async_get_access_token(self) -> str:
+        return "fixed"
+
+    @override
+    async def async_refresh_access_token(self) -> str:
+        self.refreshes += 1
+        return "fixed"
+
+
 @pytest.fixture
 async def http() -> AsyncGenerator[aiohttp.ClientSession]:
     """The injected aiohttp session."""
@@ -63,3 +81,26 @@ async def auth(http: aiohttp.ClientSession, emulator: Emulator) -> EmulatorAuth:
 def client(http: aiohttp.ClientSession, emulator: Emulator, auth: EmulatorAuth) -> GenesysClient:
     """A client of the emulator, with a short timeout so hangs end quickly."""
     return GenesysClient(http, custom_environment(emulator.base_url), auth, request_timeout=1.0)
+
+
+@pytest.fixture
+def snapshots() -> list[SessionSnapshot]:
+    """Every snapshot the session's listener was given."""
+    return []
+
+
+@pytest.fixture
+async def session(
+    client: GenesysClient, snapshots: list[SessionSnapshot]
+) -> AsyncGenerator[AgentSession]:
+    """A started session with quick reconnects and a short silence limit; stopped after."""
+    session = AgentSession(
+        client,
+        listener=snapshots.append,
+        heartbeat_timeout=1.0,
+        backoff_initial=0.05,
+        mute_confirm_timeout=2.0,
+    )
+    await session.async_start()
+    yield session
+    await session.async_stop()

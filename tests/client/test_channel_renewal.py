@@ -8,7 +8,7 @@ from custom_components.genesys_agent.genesys_cloud import AgentSession, GenesysC
 from genesys_emulator import Emulator, EmulatorConfig
 from genesys_emulator.testing import running_emulator
 
-from .test_session import until
+from .helpers import until
 
 
 @pytest.fixture

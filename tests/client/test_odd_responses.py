@@ -7,14 +7,17 @@ from aiohttp import web
 import pytest
 
 from custom_components.genesys_agent.genesys_cloud import (
+    GenesysAuthError,
     GenesysClient,
     GenesysError,
+    GenesysForbiddenError,
     GenesysRateLimitError,
     GenesysResponseError,
     custom_environment,
 )
 
-from .conftest import EmulatorAuth
+from .conftest import FixedAuth
+from .helpers import serving
 
 ODD_ANSWERS: dict[str, Callable[[], web.Response]] = {
     "not-json": lambda: web.Response(text="<html>maintenance</html>"),
@@ -27,37 +30,37 @@ ODD_ANSWERS: dict[str, Callable[[], web.Response]] = {
         status=429,
         headers={"Retry-After": "soon"},
     ),
+    "nan-retry-after": lambda: web.json_response({}, status=429, headers={"Retry-After": "nan"}),
+    "forbidden": lambda: web.json_response(
+        {"message": "missing permissions", "code": "missing.permissions", "status": 403},
+        status=403,
+        headers={"ININ-Correlation-Id": "correlation"},
+    ),
+    "unauthorized": lambda: web.json_response(
+        {"message": "Invalid login credentials.", "code": "bad.credentials"}, status=401
+    ),
 }
 
 
 @pytest.fixture
 async def odd_server(socket_enabled: None) -> AsyncGenerator[Callable[[str], str]]:
-    """A server on 127.0.0.1 answering each path's odd answer; yields base URL per answer."""
+    """A server answering each path's odd answer; yields the base URL of each answer."""
 
     async def answer(request: web.Request) -> web.Response:
         return ODD_ANSWERS[request.match_info["kind"]]()
 
     app = web.Application()
     app.router.add_route("*", "/{kind}/api/v2/{tail:.*}", answer)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield lambda kind: f"http://127.0.0.1:{port}/{kind}"
-    await runner.cleanup()
+    async with serving(app) as base_url:
+        yield lambda kind: f"{base_url}/{kind}"
 
 
 @pytest.fixture
 def odd_client(
     http: aiohttp.ClientSession, odd_server: Callable[[str], str]
 ) -> Callable[[str], GenesysClient]:
-    class NoAuth(EmulatorAuth):
-        def __init__(self) -> None:
-            self.token = {"access_token": "x"}
-
     def make(kind: str) -> GenesysClient:
-        return GenesysClient(http, custom_environment(odd_server(kind)), NoAuth())
+        return GenesysClient(http, custom_environment(odd_server(kind)), FixedAuth())
 
     return make
 
@@ -88,3 +91,36 @@ async def test_a_subscription_listing_without_entities_is_refused(
 ) -> None:
     with pytest.raises(GenesysResponseError):
         await odd_client("no-entities").async_subscribe("channel", ["topic"])
+
+
+async def test_a_refused_token_is_refreshed_once_then_an_auth_error(
+    odd_client: Callable[[str], GenesysClient],
+) -> None:
+    client = odd_client("unauthorized")
+    with pytest.raises(GenesysAuthError) as raised:
+        await client.async_get_me()
+    assert raised.value.code == "bad.credentials"
+    assert client._auth.refreshes == 1  # type: ignore[attr-defined]
+
+
+async def test_forbidden_keeps_genesys_code_and_correlation(
+    odd_client: Callable[[str], GenesysClient],
+) -> None:
+    with pytest.raises(GenesysForbiddenError) as raised:
+        await odd_client("forbidden").async_get_me()
+    error = raised.value
+    assert (str(error), error.code, error.status) == (
+        "missing permissions",
+        "missing.permissions",
+        403,
+    )
+    assert error.correlation_id == "correlation"
+
+
+@pytest.mark.parametrize("kind", ["odd-retry-after", "nan-retry-after"])
+async def test_an_unreadable_retry_after_is_the_default_wait(
+    odd_client: Callable[[str], GenesysClient], kind: str
+) -> None:
+    with pytest.raises(GenesysRateLimitError) as raised:
+        await odd_client(kind).async_get_me()
+    assert raised.value.retry_after == 3.0

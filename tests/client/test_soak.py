@@ -21,7 +21,7 @@ from custom_components.genesys_agent.genesys_cloud import (
 from genesys_emulator import Emulator
 
 from .conftest import EmulatorAuth
-from .test_session import until
+from .helpers import until
 
 CYCLES = 1000
 DROP_EVERY = 50

@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import Mapping
 import json
 import logging
+import math
 from typing import Any, cast
 
 from aiohttp import ClientError, ClientResponse, ClientSession
@@ -36,6 +37,8 @@ _LOGGER = logging.getLogger(__package__)
 
 # Genesys' own bodies are small; anything bigger is refused before it is parsed.
 MAX_BODY_BYTES = 1 << 20
+# The official SDKs' wait when a 429 names none.
+DEFAULT_RETRY_AFTER = 3.0
 _STATUS_ERRORS: Mapping[int, type[GenesysError]] = {
     401: GenesysAuthError,
     403: GenesysForbiddenError,
@@ -186,6 +189,15 @@ async def _read(response: ClientResponse) -> Json:
     raise _error(response, raw)
 
 
+def _retry_after(response: ClientResponse) -> float:
+    """Seconds Genesys asks to wait; a missing or unreadable ``Retry-After`` means the default."""
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return DEFAULT_RETRY_AFTER
+    return seconds if math.isfinite(seconds) and seconds >= 0 else DEFAULT_RETRY_AFTER
+
+
 def _error(response: ClientResponse, raw: bytearray) -> GenesysError:
     """Map an error response, keeping Genesys' message, code and correlation id."""
     try:
@@ -204,11 +216,7 @@ def _error(response: ClientResponse, raw: bytearray) -> GenesysError:
         "Genesys answered %s %s (correlation %s)", status, code, details["correlation_id"]
     )
     if status == 429:
-        try:
-            retry_after = float(response.headers.get("Retry-After", "1"))
-        except ValueError:
-            retry_after = 1.0
-        return GenesysRateLimitError(message, retry_after=retry_after, **details)
+        return GenesysRateLimitError(message, retry_after=_retry_after(response), **details)
     if code == "conversation.error.call.disconnected":
         return GenesysCallNotConnectedError(message, **details)
     if status >= 500:

@@ -141,6 +141,7 @@ class Participant:
     queue_name: str | None
     address: str | None
     ani: str | None
+    dnis: str | None
     start_time: datetime | None
     connected_time: datetime | None
     end_time: datetime | None
@@ -166,6 +167,7 @@ class Participant:
             queue_name=queue_name,
             address=_optional_str(data, "address"),
             ani=_optional_str(data, "ani"),
+            dnis=_optional_str(data, "dnis"),
             start_time=_time(data, "startTime"),
             connected_time=_time(data, "connectedTime"),
             end_time=_time(data, "endTime"),

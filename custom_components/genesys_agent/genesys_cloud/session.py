@@ -27,7 +27,6 @@ from .exceptions import (
     GenesysError,
     GenesysMuteNotConfirmedError,
     GenesysNoActiveCallError,
-    GenesysNotFoundError,
     GenesysRateLimitError,
     GenesysResponseError,
 )
@@ -378,11 +377,7 @@ class AgentSession:
             return
         # The event may be lost (socket down, Genesys hiccup): ask, so the state is true again.
         async with self._rest_read():
-            try:
-                conversation = await self.client.async_get_call(conversation_id)
-            except GenesysNotFoundError as err:
-                raise GenesysNoActiveCallError("The call ended before the mute took") from err
-            self._apply_conversation(conversation)
+            self._apply_conversation(await self.client.async_get_call(conversation_id))
         if not self._mute_is(participant_id, muted):
             raise GenesysMuteNotConfirmedError(
                 f"Genesys did not confirm the mute within {self.mute_confirm_timeout:g} s"
