@@ -2,14 +2,16 @@
 
 import contextlib
 import json
-from typing import Any
+from typing import Any, cast
 
 from hypothesis import given, settings, strategies as st
 
 from custom_components.genesys_agent.genesys_cloud import (
     Agent,
+    AgentSession,
     CallConversation,
     Channel,
+    GenesysClient,
     GenesysResponseError,
 )
 from custom_components.genesys_agent.genesys_cloud.models import (
@@ -26,11 +28,15 @@ json_values = st.recursive(
 )
 # Objects shaped like Genesys' (the right keys), with values of any type.
 PARTICIPANT_KEYS = ["id", "purpose", "state", "direction", "muted", "held", "user", "queue",
-                    "address", "ani", "startTime", "connectedTime", "endTime",
+                    "address", "ani", "dnis", "startTime", "connectedTime", "endTime",
                     "wrapupRequired", "wrapup", "wrapupSkipped"]  # fmt: skip
 participants = st.fixed_dictionaries({}, optional=dict.fromkeys(PARTICIPANT_KEYS, json_values))
 conversations = st.fixed_dictionaries(
-    {}, optional={"id": json_values | st.uuids().map(str), "participants": st.lists(participants)}
+    {},
+    optional={
+        "id": json_values | st.uuids().map(str),
+        "participants": st.lists(participants, max_size=4),
+    },
 )
 PARSERS = [
     CallConversation.from_json,
@@ -71,3 +77,22 @@ def test_conversation_shaped_json_is_parsed_or_refused(value: Any) -> None:
 def test_any_frame_text_is_parsed_or_refused(text: str) -> None:
     with contextlib.suppress(ValueError):
         parses_or_refuses(Notification.from_json, json.loads(text))
+
+
+AGENT = "agent-user"
+USER_TOPICS = ("conversations.calls", "presence", "routingStatus", "station")
+TOPICS = [f"v2.users.{AGENT}.{topic}" for topic in USER_TOPICS]
+TOPICS += ["v2.system.socket_closing", "channel.metadata"]
+
+
+@settings(max_examples=300)
+@given(
+    topic=st.sampled_from(TOPICS) | st.text(max_size=30),
+    body=json_values | conversations,
+)
+def test_no_frame_stops_the_session(topic: str, body: Any) -> None:
+    """Whatever a frame holds, handling it returns: only socket_closing asks for a new socket."""
+    session = AgentSession(cast(GenesysClient, None), listener=lambda snapshot: None)
+    session._user_id = AGENT
+    handover = session._handle_frame(json.dumps({"topicName": topic, "eventBody": body}))
+    assert handover is (topic == "v2.system.socket_closing" and isinstance(body, dict))

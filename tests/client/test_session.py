@@ -179,30 +179,33 @@ async def test_a_press_on_a_call_that_just_ended_is_no_active_call(
         await session.async_set_mute(True)
 
 
-async def lose_events_and_press(
-    session: AgentSession, emulator: Emulator, monkeypatch: pytest.MonkeyPatch, muted: bool
+@pytest.fixture
+async def unheard_press(
+    session: AgentSession, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[str, asyncio.Task[None]]:
-    """A press whose confirming event is lost; returns once Genesys accepted its PATCH."""
+    """A live call, and a press to mute it whose confirming event is lost.
+
+    Yields once Genesys accepted the PATCH: the press is waiting for its confirmation.
+    """
     conversation_id = await connected_call(emulator, session)
     monkeypatch.setattr(session, "_handle_frame", lambda text: False)
     session.mute_confirm_timeout = 0.5
-    press = asyncio.create_task(session.async_set_mute(muted))
+    press = asyncio.create_task(session.async_set_mute(True))
     await until(lambda: api_patches(emulator))
     return conversation_id, press
 
 
 async def test_a_lost_confirmation_is_read_back(
-    session: AgentSession, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+    session: AgentSession, unheard_press: tuple[str, asyncio.Task[None]]
 ) -> None:
-    _, press = await lose_events_and_press(session, emulator, monkeypatch, True)
-    await press
+    await unheard_press[1]
     assert session.snapshot.agent_state.muted is True
 
 
 async def test_a_mute_undone_before_it_was_read_back_is_not_confirmed(
-    session: AgentSession, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+    session: AgentSession, emulator: Emulator, unheard_press: tuple[str, asyncio.Task[None]]
 ) -> None:
-    conversation_id, press = await lose_events_and_press(session, emulator, monkeypatch, True)
+    conversation_id, press = unheard_press
     await emulator.control.set_mute(conversation_id, False, by="supervisor")
     with pytest.raises(GenesysMuteNotConfirmedError):
         await press
@@ -210,9 +213,9 @@ async def test_a_mute_undone_before_it_was_read_back_is_not_confirmed(
 
 
 async def test_a_superseded_press_that_was_not_confirmed_stays_quiet(
-    session: AgentSession, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+    session: AgentSession, emulator: Emulator, unheard_press: tuple[str, asyncio.Task[None]]
 ) -> None:
-    conversation_id, first = await lose_events_and_press(session, emulator, monkeypatch, True)
+    conversation_id, first = unheard_press
     second = asyncio.create_task(session.async_set_mute(False))
     await emulator.control.set_mute(conversation_id, False, by="supervisor")
     await asyncio.gather(first, second)
@@ -221,9 +224,9 @@ async def test_a_superseded_press_that_was_not_confirmed_stays_quiet(
 
 
 async def test_a_call_gone_before_the_read_back_is_no_active_call(
-    session: AgentSession, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+    emulator: Emulator, unheard_press: tuple[str, asyncio.Task[None]]
 ) -> None:
-    conversation_id, press = await lose_events_and_press(session, emulator, monkeypatch, True)
+    conversation_id, press = unheard_press
     await emulator.control.customer_hangup(conversation_id)
     await emulator.control.complete_wrapup(conversation_id)
     with pytest.raises(GenesysNoActiveCallError):

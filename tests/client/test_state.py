@@ -1,8 +1,12 @@
 """Deriving the agent's state from snapshots, and the events between two states."""
 
+from datetime import UTC, datetime
+
+from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.genesys_agent.genesys_cloud import (
+    Agent,
     AgentState,
     CallConversation,
     CallEventType,
@@ -107,3 +111,67 @@ def test_odd_field_values_are_refused_or_tolerated() -> None:
     assert future.participants[1].direction is None
     lonely = CallConversation.from_json({"id": "c", "participants": []})
     assert lonely.remote_participant() is None
+
+
+LEG_STATES = ["alerting", "offering", "dialing", "contacting", "connected", "disconnected",
+              "terminated", "parked", "scheduled", "none"]  # fmt: skip
+legs = st.fixed_dictionaries(
+    {
+        "id": st.uuids().map(str),
+        "purpose": st.sampled_from(["agent", "user", "customer", "external", "acd"]),
+        "state": st.sampled_from(LEG_STATES),
+        "held": st.booleans(),
+        "muted": st.booleans(),
+        "wrapupRequired": st.booleans(),
+        "startTime": st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat),
+    },
+    optional={"user": st.sampled_from([{"id": AGENT}, {"id": "someone-else"}])},
+)
+snapshots = st.lists(
+    st.builds(
+        lambda conversation_id, participants: CallConversation.from_json(
+            {"id": conversation_id, "participants": participants}
+        ),
+        st.uuids().map(str),
+        st.lists(legs, max_size=4),
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=300)
+@given(conversations=snapshots, data=st.data())
+def test_the_derived_state_is_the_agents_own_leg_in_any_order(
+    conversations: list[CallConversation], data: st.DataObject
+) -> None:
+    state = derive_agent_state(AGENT, conversations)
+    # A conversation's own leg is the agent's newest (an agent may rejoin a call).
+    own_legs = {
+        leg.id: leg
+        for conversation in conversations
+        if (leg := conversation.user_participant(AGENT)) is not None
+    }
+    if state.call_state is CallState.IDLE:
+        assert state.participant_id is None
+        assert state.muted is None
+    else:
+        leg = own_legs[state.participant_id]  # type: ignore[index]
+        assert (state.muted, state.held) == (leg.muted, leg.held)
+    talking = any(leg.state == "connected" and not leg.held for leg in own_legs.values())
+    assert (state.call_state is CallState.CONNECTED) == talking
+    shuffled = data.draw(st.permutations(conversations))
+    assert derive_agent_state(AGENT, shuffled).call_state is state.call_state
+    assert diff_call_events(state, state) == []
+
+
+def test_phone_numbers_and_names_stay_out_of_reprs() -> None:
+    """Reprs end up in logs; the data is still there for whoever reads the fields."""
+    conversation = call("c", "connected", name="Jane Agent", address="tel:+15550100")
+    state = derive_agent_state(AGENT, [conversation])
+    agent = Agent.from_json({"id": AGENT, "name": "Jane Agent", "email": "jane@example.com"})
+    for value in (conversation, state, agent):
+        assert "5550100" not in repr(value)
+        assert "Jane" not in repr(value)
+        assert "example.com" not in repr(value)
+    assert state.remote_address == "tel:+15550100"
+    assert agent.email == "jane@example.com"

@@ -4,7 +4,11 @@ from abc import ABC, abstractmethod
 
 
 class AbstractAuth(ABC):
-    """Supplies bearer tokens (Home Assistant's OAuth2 session does, in the integration)."""
+    """Supplies bearer tokens (Home Assistant's OAuth2 session does, in the integration).
+
+    Both methods raise ``GenesysAuthError`` when the login is refused for good (the user must
+    sign in again) and ``GenesysConnectionError`` when the token service cannot be reached.
+    """
 
     @abstractmethod
     async def async_get_access_token(self) -> str:

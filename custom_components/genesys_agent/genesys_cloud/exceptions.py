@@ -37,9 +37,17 @@ class GenesysNotFoundError(GenesysError):
 class GenesysRateLimitError(GenesysError):
     """429: too many requests; ``retry_after`` says how long to wait, in seconds."""
 
-    def __init__(self, message: str, *, retry_after: float, **kwargs: object) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        code: str | None = None,
+        status: int | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
         """Keep the wait Genesys asked for."""
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(message, code=code, status=status, correlation_id=correlation_id)
         self.retry_after = retry_after
 
 

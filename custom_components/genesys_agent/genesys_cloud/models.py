@@ -5,7 +5,7 @@ Every parser takes whatever JSON came off the wire and returns a model or raises
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -139,9 +139,10 @@ class Participant:
     user_id: str | None
     queue_id: str | None
     queue_name: str | None
-    address: str | None
-    ani: str | None
-    dnis: str | None
+    # Phone numbers and names stay out of reprs, and so out of logs.
+    address: str | None = field(repr=False)
+    ani: str | None = field(repr=False)
+    dnis: str | None = field(repr=False)
     start_time: datetime | None
     connected_time: datetime | None
     end_time: datetime | None
@@ -238,8 +239,8 @@ class Agent:
     """The logged-in user (``UserMe``) with the expansions the session reads."""
 
     id: str
-    name: str | None
-    email: str | None
+    name: str | None = field(repr=False)
+    email: str | None = field(repr=False)
     station: Station | None
     presence: PresenceState | None
     routing_status: RoutingState | None

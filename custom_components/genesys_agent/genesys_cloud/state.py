@@ -1,7 +1,7 @@
 """The agent's call state, derived from conversation snapshots by pure functions."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -30,7 +30,7 @@ class AgentState:
     held: bool = False
     direction: CallDirection | None = None
     queue_name: str | None = None
-    remote_address: str | None = None
+    remote_address: str | None = field(default=None, repr=False)  # a phone number
     connected_since: datetime | None = None
 
     @property
