@@ -47,15 +47,17 @@ class NotificationStream:
         """Open a websocket, replacing the current one only once the new one is up.
 
         A new channel is made when asked, when renewal is due, or when the channel is gone
-        (the upgrade is refused: expired, evicted, or Genesys restarted).
+        (the upgrade is refused: expired, evicted, or Genesys restarted). Raises the client's
+        typed errors only.
         """
         if fresh_channel or self._channel is None or time.monotonic() >= self._renew_at:
             await self._create_channel()
-        try:
-            socket = await self._connect()
-        except WSServerHandshakeError:
+        socket = await self._connect()
+        if socket is None:
             await self._create_channel()
             socket = await self._connect()
+        if socket is None:
+            raise GenesysConnectionError("Genesys refused the websocket of a new channel")
         previous, self._socket = self._socket, socket
         if previous is not None:
             await previous.close()
@@ -108,16 +110,22 @@ class NotificationStream:
         self._channel = channel
         self._renew_at = time.monotonic() + max(lifetime * CHANNEL_RENEW_AT, MIN_CHANNEL_LIFETIME)
 
-    async def _connect(self) -> ClientWebSocketResponse:
+    async def _connect(self) -> ClientWebSocketResponse | None:
+        """The channel's websocket; None when Genesys refuses the upgrade: the channel is gone."""
         assert self._channel is not None
         timeout = self._client.request_timeout
-        async with asyncio.timeout(timeout):
-            return await self._client.session.ws_connect(
-                self._channel.connect_uri,
-                heartbeat=None,
-                timeout=ClientWSTimeout(ws_close=timeout),
-                max_msg_size=MAX_FRAME_BYTES,
-            )
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._client.session.ws_connect(
+                    self._channel.connect_uri,
+                    heartbeat=None,
+                    timeout=ClientWSTimeout(ws_close=timeout),
+                    max_msg_size=MAX_FRAME_BYTES,
+                )
+        except WSServerHandshakeError:
+            return None
+        except (ClientError, TimeoutError) as err:
+            raise GenesysConnectionError("the websocket could not be opened") from err
 
     @staticmethod
     async def _ping(socket: ClientWebSocketResponse) -> None:

@@ -19,8 +19,6 @@ import logging
 import random
 from types import MappingProxyType
 
-from aiohttp import ClientError
-
 from .client import GenesysClient
 from .exceptions import (
     GenesysAuthError,
@@ -218,7 +216,7 @@ class AgentSession:
                 self._publish(connected=False, auth_failed=True)
                 return
             except Exception as err:  # the loop must outlive anything; it reconnects
-                if isinstance(err, GenesysError | ClientError | TimeoutError):
+                if isinstance(err, GenesysError):
                     _LOGGER.debug("The session's connection failed: %s", type(err).__name__)
                 else:
                     _LOGGER.exception("Unexpected error in the Genesys Cloud session")
