@@ -214,3 +214,4 @@ async def test_backoff_grows_to_its_cap_with_jitter(session: AgentSession) -> No
     assert 0.8 <= session._backoff(1) <= 1.0
     assert 3.2 <= session._backoff(3) <= 4.0
     assert 240.0 <= session._backoff(30) <= 300.0
+    assert 240.0 <= session._backoff(10_000) <= 300.0  # days of outage

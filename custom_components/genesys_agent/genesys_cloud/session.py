@@ -227,7 +227,8 @@ class AgentSession:
 
     def _backoff(self, failures: int) -> float:
         """Capped exponential backoff with jitter, so many clients never retry in step."""
-        delay = min(self.backoff_initial * 2 ** (failures - 1), self.backoff_max)
+        # The exponent is capped too: 2 ** 1024 overflows a float after days of outage.
+        delay = min(self.backoff_initial * 2 ** min(failures - 1, 64), self.backoff_max)
         return float(delay * random.uniform(0.8, 1.0))  # noqa: S311 - not cryptographic
 
     async def _read_until_handover(self) -> bool:
