@@ -89,8 +89,8 @@ class HomeAssistantApi:
                 results.append(answer["result"])
         return results
 
-    async def add_integration(self, emulator_url: str, client_id: str, secret: str) -> None:
-        """Application credentials, then the config flow, the OAuth redirect as a browser does."""
+    async def add_credentials(self, client_id: str, secret: str) -> None:
+        """Register an OAuth client as application credentials, as the UI's dialog does."""
         await self.websocket(
             {
                 "type": "application_credentials/create",
@@ -100,6 +100,9 @@ class HomeAssistantApi:
                 "name": "Genesys Cloud emulator",
             }
         )
+
+    async def add_integration(self, emulator_url: str) -> None:
+        """The config flow, with the OAuth redirect followed as a browser does."""
         flow = await self._post("/api/config/config_entries/flow", {"handler": "genesys_agent"})
         flow = await self._post(
             f"/api/config/config_entries/flow/{flow['flow_id']}",

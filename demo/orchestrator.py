@@ -107,10 +107,15 @@ class Demo:
         if settings.start_call:
             await self.emulator.control.start_inbound_call()
 
+    async def add_credentials(self) -> None:
+        """Register the emulator's OAuth client as application credentials."""
+        client = self.emulator.demo_client
+        await self.api.add_credentials(client.id, client.secret)
+
     async def add_integration(self) -> None:
         """Register the emulator's OAuth client and run the integration's config flow."""
-        client = self.emulator.demo_client
-        await self.api.add_integration(self.emulator.base_url, client.id, client.secret)
+        await self.add_credentials()
+        await self.api.add_integration(self.emulator.base_url)
 
     async def add_dashboard(self) -> None:
         """The agent's dashboard."""

@@ -93,14 +93,5 @@ async def running_demo(tmp_path: Path, socket_enabled: None) -> AsyncGenerator[D
 async def bare_demo(tmp_path: Path, socket_enabled: None) -> AsyncGenerator[Demo]:
     """Home Assistant with the emulator's OAuth client registered, nothing else."""
     async with Demo(demo_settings(tmp_path, add_integration=False, start_call=False)) as demo:
-        client = demo.emulator.demo_client
-        await demo.api.websocket(
-            {
-                "type": "application_credentials/create",
-                "domain": "genesys_agent",
-                "client_id": client.id,
-                "client_secret": client.secret,
-                "name": "Genesys Cloud emulator",
-            }
-        )
+        await demo.add_credentials()
         yield demo
