@@ -93,6 +93,6 @@ TOPICS += ["v2.system.socket_closing", "channel.metadata"]
 def test_no_frame_stops_the_session(topic: str, body: Any) -> None:
     """Whatever a frame holds, handling it returns: only socket_closing asks for a new socket."""
     session = AgentSession(cast(GenesysClient, None), listener=lambda snapshot: None)
-    session._user_id = AGENT
-    handover = session._handle_frame(json.dumps({"topicName": topic, "eventBody": body}))
+    session.tracker.user_id = AGENT
+    handover = session.tracker.handle_frame(json.dumps({"topicName": topic, "eventBody": body}))
     assert handover is (topic == "v2.system.socket_closing" and isinstance(body, dict))

@@ -177,11 +177,11 @@ async def test_events_during_a_rest_read_are_applied_after_it(
     """A REST answer older than an event that arrived meanwhile must not win."""
     conversation_id = await connected_call(emulator, session)
     older = await session.client.async_get_call(conversation_id)
-    async with session._rest_read():
+    async with session.tracker.rest_read():
         await emulator.control.set_mute(conversation_id, True, by="desktop")
-        await until(lambda: session._held_back)
+        await until(lambda: session.tracker._held_back)
         assert session.snapshot.agent_state.muted is False  # held back
-        session._apply_conversation(older)  # the REST answer, taken before the mute
+        session.tracker.apply_conversation(older)  # the REST answer, taken before the mute
     assert session.snapshot.agent_state.muted is True
 
 
@@ -191,7 +191,7 @@ async def test_an_unexpected_error_is_logged_and_the_session_reconnects(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    handle_frame = session._handle_frame
+    handle_frame = session.tracker.handle_frame
     failed: list[str] = []
 
     def fail_once(text: str) -> bool:
@@ -200,7 +200,7 @@ async def test_an_unexpected_error_is_logged_and_the_session_reconnects(
             raise RuntimeError("a bug")
         return handle_frame(text)
 
-    monkeypatch.setattr(session, "_handle_frame", fail_once)
+    monkeypatch.setattr(session.tracker, "handle_frame", fail_once)
     before = resyncs(emulator)
     await emulator.control.set_presence(emulator.demo_agent.id, "Away")
     await until(lambda: resyncs(emulator) > before)  # reconnected and re-read

@@ -170,7 +170,7 @@ async def test_a_press_on_a_call_that_just_ended_is_no_active_call(
     session: AgentSession, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The hang-up's event has not arrived yet: Genesys' refusal reads as "no call"."""
-    monkeypatch.setattr(session, "_handle_frame", lambda text: False)
+    monkeypatch.setattr(session.tracker, "handle_frame", lambda text: False)
     conversation_id = await emulator.control.start_inbound_call()
     await emulator.control.answer(conversation_id)
     await session._resync()  # the session learns of the call; then its events stop arriving
@@ -188,8 +188,8 @@ async def unheard_press(
     Yields once Genesys accepted the PATCH: the press is waiting for its confirmation.
     """
     conversation_id = await connected_call(emulator, session)
-    monkeypatch.setattr(session, "_handle_frame", lambda text: False)
-    session.mute_confirm_timeout = 0.5
+    monkeypatch.setattr(session.tracker, "handle_frame", lambda text: False)
+    session.commands.confirm_timeout = 0.5
     press = asyncio.create_task(session.async_set_mute(True))
     await until(lambda: api_patches(emulator))
     return conversation_id, press
@@ -262,12 +262,12 @@ async def test_only_the_latest_ended_legs_are_remembered(
     session: AgentSession, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Memory stays flat over a day of calls: old ended legs are forgotten."""
-    monkeypatch.setattr("custom_components.genesys_agent.genesys_cloud.session.ENDED_LEGS_KEPT", 2)
+    monkeypatch.setattr("custom_components.genesys_agent.genesys_cloud.tracker.ENDED_LEGS_KEPT", 2)
     for _ in range(4):
         conversation_id = await connected_call(emulator, session)
         await emulator.control.agent_disconnect(conversation_id)
         await until(lambda: session.snapshot.agent_state.call_state is CallState.WRAP_UP)
         await emulator.control.complete_wrapup(conversation_id)
         await until(lambda: session.snapshot.agent_state.call_state is CallState.IDLE)
-    assert len(session._ended_legs) == 2
+    assert len(session.tracker._ended_legs) == 2
     assert session.snapshot.conversations == {}

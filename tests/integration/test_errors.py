@@ -65,7 +65,7 @@ async def test_a_mute_genesys_never_applies_is_reported(
 ) -> None:
     """Genesys answers 202 but the mute never takes (neither event nor REST shows it)."""
     session = integration.runtime_data.session
-    session.mute_confirm_timeout = 0.2
+    session.commands.confirm_timeout = 0.2
 
     async def accepted_but_ignored(*args: object) -> None:
         """Genesys answering 202 and doing nothing."""

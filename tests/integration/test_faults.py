@@ -139,8 +139,8 @@ async def test_a_lost_confirmation_is_replaced_by_a_rest_read(
 ) -> None:
     """Genesys accepts, but its event is lost: the session reads the call; the switch is true."""
     session = integration.runtime_data.session
-    session.mute_confirm_timeout = 0.3
-    monkeypatch.setattr(session, "_handle_frame", lambda text: False)  # every event is lost
+    session.commands.confirm_timeout = 0.3
+    monkeypatch.setattr(session.tracker, "handle_frame", lambda text: False)  # every event is lost
     await press_mute(hass)
     assert emulator_muted(emulator, live_call)
     assert state_of(hass, MUTE) == STATE_ON

@@ -9,6 +9,7 @@ from .environments import REGIONS, Environment, custom_environment
 from .exceptions import (
     GenesysAuthError,
     GenesysCallNotConnectedError,
+    GenesysCommandNotConfirmedError,
     GenesysConnectionError,
     GenesysError,
     GenesysForbiddenError,
@@ -31,8 +32,9 @@ from .models import (
     RoutingState,
     Station,
 )
-from .session import AgentSession, SessionSnapshot
+from .session import AgentSession
 from .state import AgentState, CallEvent, CallEventType, derive_agent_state, diff_call_events
+from .tracker import SessionSnapshot
 
 __all__ = [
     "REGIONS",
@@ -50,6 +52,7 @@ __all__ = [
     "GenesysAuthError",
     "GenesysCallNotConnectedError",
     "GenesysClient",
+    "GenesysCommandNotConfirmedError",
     "GenesysConnectionError",
     "GenesysError",
     "GenesysForbiddenError",

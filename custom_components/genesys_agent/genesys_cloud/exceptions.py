@@ -71,5 +71,9 @@ class GenesysCallNotConnectedError(GenesysNoActiveCallError):
     """400: Genesys says the call is already disconnected (news the session had not yet)."""
 
 
-class GenesysMuteNotConfirmedError(GenesysError):
+class GenesysCommandNotConfirmedError(GenesysError):
+    """Genesys accepted a command but neither an event nor a read-back showed that it took."""
+
+
+class GenesysMuteNotConfirmedError(GenesysCommandNotConfirmedError):
     """Genesys accepted a mute but no event confirmed it in time."""
