@@ -5,7 +5,8 @@ import time
 
 from playwright.async_api import Browser, expect
 
-from demo.orchestrator import DASHBOARD, Demo
+from demo.dashboard import DASHBOARD
+from demo.orchestrator import Demo
 
 from .conftest import DOCS, logged_in_page
 
