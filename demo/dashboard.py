@@ -68,19 +68,25 @@ def call_section(agent: str) -> dict[str, Any]:
                 "type": "tile",
                 "entity": call,
                 "name": "Call",
-                "vertical": False,
+                # The state and how long it has lasted (ringing for, on hold for, ...).
+                "state_content": ["state", "last_changed"],
                 "grid_options": {"columns": "full"},
             },
             {
                 "type": "entities",
                 "entities": [
                     {
-                        "type": "attribute",
-                        "entity": call,
-                        "attribute": "connected_since",
-                        "name": "Connected since",
-                        "icon": "mdi:timer-outline",
-                        "format": "relative",
+                        # Only while there is a connection to time (null would read as 1970).
+                        "type": "conditional",
+                        "conditions": [{"entity": call, "state": ["connected", "on_hold"]}],
+                        "row": {
+                            "type": "attribute",
+                            "entity": call,
+                            "attribute": "connected_since",
+                            "name": "Connected since",
+                            "icon": "mdi:timer-outline",
+                            "time_format": "relative",
+                        },
                     },
                     {
                         "type": "attribute",
