@@ -156,10 +156,10 @@ async def test_the_service_page_and_the_options(
 
 
 async def restart_from_the_ui(page: Page, demo: Demo) -> None:
-    """Settings → System → the power button → Restart Home Assistant, and wait for it."""
+    """Settings → System → the power button → Restart Home Assistant → Restart, and wait."""
     await page.goto(f"{demo.ha_url}/config/system")
     await page.get_by_role("button", name="Restart Home Assistant").click()
-    await page.get_by_text("Restart Home Assistant", exact=True).last.click()
+    await page.get_by_text("Interrupts all running automations and scripts.").click()
     await page.get_by_role("button", name="Restart", exact=True).click()
     await demo.wait_until_restarted(1, RESTART_TIMEOUT)
 
