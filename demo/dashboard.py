@@ -16,8 +16,12 @@ def _heading(text: str, icon: str) -> dict[str, Any]:
     return {"type": "heading", "heading": text, "icon": icon}
 
 
-def _when_present(entity_id: str, card: dict[str, Any]) -> dict[str, Any]:
-    """``card``, shown only while ``entity_id`` exists (and is available)."""
+def _control(entity_id: str, name: str) -> dict[str, Any]:
+    """A call-control tile, shown only while its entity exists (and is available); a select
+    gets its options on the card, full width."""
+    card: dict[str, Any] = {"type": "tile", "entity": entity_id, "name": name}
+    if entity_id.startswith("select."):
+        card |= {"features": [{"type": "select-options"}], "grid_options": {"columns": "full"}}
     condition = {"condition": "state", "entity": entity_id, "state_not": "unavailable"}
     return {**card, "visibility": [condition]}
 
@@ -106,32 +110,11 @@ def call_section(agent: str) -> dict[str, Any]:
                 ],
             },
             # Call control, built in parallel: each card appears once its entity exists.
-            _when_present(
-                f"button.{agent}_answer",
-                {"type": "tile", "entity": f"button.{agent}_answer", "name": "Answer"},
-            ),
-            _when_present(
-                f"button.{agent}_hang_up",
-                {"type": "tile", "entity": f"button.{agent}_hang_up", "name": "Hang up"},
-            ),
-            _when_present(
-                f"switch.{agent}_hold",
-                {"type": "tile", "entity": f"switch.{agent}_hold", "name": "Hold"},
-            ),
-            _when_present(
-                f"select.{agent}_wrap_up_code",
-                {
-                    "type": "tile",
-                    "entity": f"select.{agent}_wrap_up_code",
-                    "name": "Wrap-up code",
-                    "features": [{"type": "select-options"}],
-                    "grid_options": {"columns": "full"},
-                },
-            ),
-            _when_present(
-                f"button.{agent}_skip_wrap_up",
-                {"type": "tile", "entity": f"button.{agent}_skip_wrap_up", "name": "Skip wrap-up"},
-            ),
+            _control(f"button.{agent}_answer", "Answer"),
+            _control(f"button.{agent}_hang_up", "Hang up"),
+            _control(f"switch.{agent}_hold", "Hold"),
+            _control(f"select.{agent}_wrap_up_code", "Wrap-up code"),
+            _control(f"button.{agent}_skip_wrap_up", "Skip wrap-up"),
         ],
     }
 
@@ -144,16 +127,7 @@ def agent_section(agent: str) -> dict[str, Any]:
             _heading("Agent", "mdi:headset"),
             {"type": "tile", "entity": f"sensor.{agent}_presence", "name": "Presence"},
             {"type": "tile", "entity": f"sensor.{agent}_routing_status", "name": "Routing"},
-            _when_present(
-                f"select.{agent}_presence",
-                {
-                    "type": "tile",
-                    "entity": f"select.{agent}_presence",
-                    "name": "Set presence",
-                    "features": [{"type": "select-options"}],
-                    "grid_options": {"columns": "full"},
-                },
-            ),
+            _control(f"select.{agent}_presence", "Set presence"),
             {
                 "type": "logbook",
                 "target": {
