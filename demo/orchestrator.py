@@ -214,6 +214,7 @@ class Demo:
     def banner(self) -> str:
         """What a person needs to use the demo."""
         settings = self.settings
+        ctl = ROOT / "scripts" / "ctl"
         return "\n".join(
             [
                 "",
@@ -223,10 +224,10 @@ class Demo:
                 f"  log: {settings.log_file}",
                 f"Genesys Cloud emulator: {self.emulator.base_url} (a call rings for Jane Agent)",
                 f"  control token: {self.emulator.control.token} (in {settings.control_file})",
-                "Drive the call from any directory (scripts/ctl --help lists every step):",
-                "  scripts/ctl answer | mute | unmute | hold | resume | hangup | wrapup | ring",
-                "  scripts/ctl mute --by supervisor     # a supervisor mutes the agent",
-                "  scripts/ctl drop                     # the notifications websocket drops",
+                f"Drive the call from any directory ({ctl} --help lists every step):",
+                f"  {ctl} answer | mute | unmute | hold | resume | hangup | wrapup | ring",
+                f"  {ctl} mute --by supervisor     # a supervisor mutes the agent",
+                f"  {ctl} drop                     # the notifications websocket drops",
                 "A restart from Home Assistant's UI restarts it; Ctrl-C stops everything.",
             ]
         )
