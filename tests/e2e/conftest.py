@@ -96,10 +96,17 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 async def settled_screenshot(page: Page, path: Path, *, full_page: bool = False) -> None:
-    """A picture once every animation (an unfolding section, a switch's thumb) has ended."""
+    """A picture once every animation (an unfolding section, a switch's thumb) has ended;
+    ``full_page`` grows the window to the page's height first, so the sidebar reaches the end."""
+    viewport = page.viewport_size
+    if full_page and viewport is not None:
+        height = await page.evaluate("document.documentElement.scrollHeight")
+        await page.set_viewport_size({"width": viewport["width"], "height": max(height, 800)})
     async with asyncio.timeout(10):
         await page.evaluate(SETTLE_SCRIPT)
-    await page.screenshot(path=path, animations="disabled", full_page=full_page)
+    await page.screenshot(path=path, animations="disabled")
+    if full_page and viewport is not None:
+        await page.set_viewport_size(viewport)
 
 
 async def logged_in_page(browser: Browser, demo: Demo, path: str) -> Page:
