@@ -490,21 +490,21 @@ class StreamingTransport:
             raise GenesysConnectionError("the streaming websocket refused a frame") from err
 
     async def _close_socket(self, *, send_close: bool) -> None:
+        """Forget the socket at once (a cancellation cannot leave it half-known), then close it."""
         socket, self._socket = self._socket, None
-        was_connected = bool(self.jid)
-        self.jid = ""
-        for future in self._pending.values():
+        was_connected, self.jid = bool(self.jid), ""
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
             if not future.done():
                 future.set_exception(GenesysConnectionError("the streaming socket closed"))
-        self._pending.clear()
-        if socket is not None and not socket.closed:
-            if send_close:
-                with contextlib.suppress(ClientError, ConnectionError):
-                    await socket.send_str(serialize(build(NS_FRAMING, "close")))
-            with contextlib.suppress(ClientError, ConnectionError):
-                await socket.close()
         if was_connected:
             self._notify_state(False)
+        if socket is None or socket.closed:
+            return
+        with contextlib.suppress(ClientError, ConnectionError):
+            if send_close:
+                await socket.send_str(serialize(build(NS_FRAMING, "close")))
+            await socket.close()
 
     def _notify_state(self, connected: bool) -> None:
         if self._state_listener is None:
