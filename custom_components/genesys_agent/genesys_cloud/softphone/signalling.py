@@ -350,6 +350,8 @@ class SoftphoneSignalling:
         """The transport's listener: True for IQs this module takes (no error reply)."""
         name = local_name(element)
         if name == "message":
+            if element.get("type") == "error":
+                return False  # a bounce of what this client sent, not a new request
             for payload in element:
                 if namespace_of(payload) == NS_JINGLE_MESSAGE:
                     self._on_jingle_message(element, payload)
