@@ -268,7 +268,11 @@ class SoftphoneSignalling:
     # ------------------------------------------------------------------ commands
 
     async def proceed(self, session_id: str) -> None:
-        """Take the proposed call on this device (``proceed`` to the gateway)."""
+        """Take the proposed call on this device (``proceed`` to the gateway).
+
+        Raises ``GenesysError`` when the session is no longer known (retracted, ended), and
+        ``GenesysConnectionError`` when the stream is down.
+        """
         session = self._session(session_id)
         session.proceeded = True
         await self._message(session.peer_jid, "proceed", session_id)
