@@ -36,6 +36,8 @@ from aiortc.sdp import candidate_from_sdp
 import av
 from av.frame import Frame
 
+from .calls import CallCenter
+from .errors import ApiError
 from .loopback_ice import pin_ice_to_loopback
 
 _LOGGER = logging.getLogger(__name__)
@@ -138,6 +140,18 @@ class CustomerVoice(MediaStreamTrack):
         frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
         self._sent += 1
         return frame
+
+
+def agent_muted(calls: CallCenter, conversation_id: str) -> Callable[[], bool]:
+    """``is_muted`` for a call: the agent participant's server-side mute (false once it ended)."""
+
+    def muted() -> bool:
+        try:
+            return calls.agent_leg(calls.get(conversation_id)).muted
+        except ApiError:
+            return False
+
+    return muted
 
 
 class MediaPeer:

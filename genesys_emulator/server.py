@@ -9,7 +9,7 @@ Layout (as the official SDK's gateway configuration expects with ``path_params_l
 
 import json
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -24,6 +24,9 @@ from .faults import FaultInjector
 from .notifications import NotificationHub
 from .ratelimit import RateLimiter
 from .state import AGENT_PERMISSIONS, AuditRecord, OAuthClient, Org, User, new_id, utcnow
+
+if TYPE_CHECKING:  # aiortc is imported only when a WebRTC call starts
+    from .media_peer import MediaPeer
 
 API_PREFIX = "/api/v2/"
 SHUTDOWN_TIMEOUT = 2.0
@@ -60,6 +63,8 @@ class Emulator:
         self.api = PlatformApi(org, self.tokens, self.calls)
         self.audit: list[AuditRecord] = []
         self.control = Control(self)
+        self.media_peers: dict[str, MediaPeer] = {}
+        """The WebRTC media peer of each softphone call, by conversation id."""
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -91,6 +96,8 @@ class Emulator:
     async def stop(self) -> None:
         """Close every socket, release hanging requests, stop listening."""
         self.faults.release()
+        while self.media_peers:
+            await self.media_peers.popitem()[1].close()
         await self.hub.close()
         if self._runner is not None:
             await self._runner.cleanup()
