@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import gc
 from typing import Any
 
-import aioice.ice
 from aiortc import RTCPeerConnection
 import pytest
 
@@ -17,17 +16,14 @@ from custom_components.genesys_agent.genesys_cloud.softphone.media import (
     AiortcMediaSession,
     AudioSource,
 )
-from genesys_emulator.loopback_ice import pin_ice_to_loopback
 from genesys_emulator.media_peer import MediaPeer
 
 from .helpers import wait_for
 
 
 @pytest.fixture(autouse=True)
-def loopback_only(socket_enabled: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Host candidates are 127.0.0.1 only, for this test."""
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", aioice.ice.get_host_addresses)
-    pin_ice_to_loopback()
+def loopback_only(loopback_webrtc: None) -> None:
+    """Every test here keeps WebRTC on 127.0.0.1."""
 
 
 @dataclass
