@@ -114,7 +114,7 @@ class CustomerVoice(MediaStreamTrack):
         """A tone at ``frequency`` Hz."""
         super().__init__()
         self._step = 2 * math.pi * frequency / SAMPLE_RATE
-        self._sent = 0
+        self.frames_sent = 0
         self._start: float | None = None
 
     @override
@@ -125,8 +125,8 @@ class CustomerVoice(MediaStreamTrack):
         if self._start is None:
             self._start = loop.time()
         else:
-            await asyncio.sleep(self._start + self._sent * FRAME_SECONDS - loop.time())
-        first = self._sent * SAMPLES_PER_FRAME
+            await asyncio.sleep(self._start + self.frames_sent * FRAME_SECONDS - loop.time())
+        first = self.frames_sent * SAMPLES_PER_FRAME
         samples = array(
             "h",
             (
@@ -138,7 +138,7 @@ class CustomerVoice(MediaStreamTrack):
         frame.planes[0].update(samples.tobytes())
         frame.pts, frame.sample_rate = first, SAMPLE_RATE
         frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
-        self._sent += 1
+        self.frames_sent += 1
         return frame
 
 
@@ -177,6 +177,11 @@ class MediaPeer:
         self.frames_received = 0
         self.frames_dropped = 0
         self.offers = 0
+
+    @property
+    def frames_sent(self) -> int:
+        """Frames of the customer's voice sent so far."""
+        return 0 if self._voice is None else self._voice.frames_sent
 
     @property
     def peer_connection(self) -> RTCPeerConnection | None:
@@ -261,6 +266,7 @@ class MediaPeer:
             "connectionState": "closed" if pc is None else pc.connectionState,
             "toneHz": self.tone_hz,
             "offers": self.offers,
+            "framesSent": self.frames_sent,
             "framesReceived": self.frames_received,
             "framesDropped": self.frames_dropped,
             "selectedPair": None if pair is None else {"local": pair[0], "remote": pair[1]},

@@ -14,6 +14,8 @@ Choices where the reference is silent or aiortc differs from a browser:
 - aiortc has no ICE restart: an offer with new ICE credentials is silently answered with the old
   ones. ``answer`` refuses such an offer; the caller checks ``restarts_ice`` (or
   ``offer_restarts_ice``) first and answers a re-invite with a new ``AiortcMediaSession``.
+- Remote candidates must be IP addresses: a hostname (an mDNS ``.local`` name, which Genesys'
+  media servers do not use) is dropped rather than resolved by multicast on the user's network.
 - The incoming track is always read (to an ALSA output or drained): an unread track grows
   memory by about 1 MB/s.
 - PyAV's bundled libasound looks for its configuration at a build-time path; ``ALSA_CONFIG_DIR``
@@ -28,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 import fractions
+from ipaddress import ip_address
 import logging
 import math
 import os
@@ -372,10 +375,15 @@ class AiortcMediaSession:
             raise GenesysMediaError("the offer restarts ICE: answer it with a new media session")
         pc = self._pc or self._start(ice_servers)
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            offer = RTCSessionDescription(sdp=_ip_candidates_only(offer_sdp), type="offer")
+            await pc.setRemoteDescription(offer)
             await pc.setLocalDescription(await pc.createAnswer())
-        except (ValueError, AssertionError) as err:
-            raise GenesysMediaError(f"cannot answer the offer: {err}") from err
+        except Exception as err:
+            # The offer comes off the wire, and aiortc meets a malformed one with whatever its
+            # parser trips on (ValueError, AttributeError, RuntimeError, ...).
+            if self._remote_offer is None:
+                await self.close()  # nothing was established: start afresh on the next offer
+            raise GenesysMediaError(f"cannot answer the offer: {err!r}") from err
         self._remote_offer = offer_sdp
         for early in self._early_candidates:
             await self.add_remote_candidate(*early)
@@ -396,6 +404,9 @@ class AiortcMediaSession:
             return
         try:
             parsed = candidate_from_sdp(text)
+            if not _is_ip(parsed.ip):
+                _LOGGER.debug("Dropped a remote candidate that names a host, not an address")
+                return
             parsed.sdpMid = sdp_mid
             parsed.sdpMLineIndex = (
                 0 if sdp_mid is None and sdp_mline_index is None else (sdp_mline_index)
@@ -532,6 +543,23 @@ def _usable_ice_url(url: str) -> bool:
         _LOGGER.debug("Ignored an ICE server URL aiortc cannot use: %s", url.split("?")[0])
         return False
     return True
+
+
+def _is_ip(address: str) -> bool:
+    try:
+        ip_address(address)
+    except ValueError:
+        return False
+    return True
+
+
+def _ip_candidates_only(sdp: str) -> str:
+    """The SDP without ``a=candidate`` lines whose address is a host name."""
+    return "".join(
+        line
+        for line in sdp.splitlines(keepends=True)
+        if not line.startswith("a=candidate:") or len(line.split()) < 5 or _is_ip(line.split()[4])
+    )
 
 
 def _first_codec(sdp: str) -> str | None:
