@@ -222,16 +222,19 @@ class MediaPeer:
     async def add_remote_candidate(
         self, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
     ) -> None:
-        """A candidate trickled by the agent; ``""`` ends them."""
+        """A candidate trickled by the agent; ``""`` ends them; one that cannot be used, ignored."""
         assert self._pc is not None, "offer first"
         text = candidate.strip().removeprefix("a=").removeprefix("candidate:")
-        if not text or text == "end-of-candidates":
-            await self._pc.addIceCandidate(None)
-            return
-        parsed = candidate_from_sdp(text)
-        parsed.sdpMid = sdp_mid
-        parsed.sdpMLineIndex = sdp_mline_index if sdp_mid or sdp_mline_index else 0
-        await self._pc.addIceCandidate(parsed)
+        try:
+            if not text or text == "end-of-candidates":
+                await self._pc.addIceCandidate(None)
+                return
+            parsed = candidate_from_sdp(text)
+            parsed.sdpMid = sdp_mid
+            parsed.sdpMLineIndex = sdp_mline_index if sdp_mid or sdp_mline_index else 0
+            await self._pc.addIceCandidate(parsed)
+        except Exception as err:  # a client's garbage must not break the emulated gateway
+            _LOGGER.debug("Ignored a candidate: %r", err)
 
     async def close(self) -> None:
         """End the session's media."""

@@ -26,6 +26,7 @@ aiortc and av are imported here only; nothing imports this module unless the sof
 
 from array import array
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -65,6 +66,7 @@ FRAME_SECONDS = SAMPLES_PER_FRAME / SAMPLE_RATE
 CHANNELS = 2
 _BYTES_PER_FRAME = SAMPLES_PER_FRAME * CHANNELS * 2
 _TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
+_EARLY_CANDIDATES_KEPT = 32
 _TONE_AMPLITUDE = 8000  # about -12 dBFS peak: clearly audible, far from clipping
 # Where distributions install alsa-lib's configuration (alsa.conf and its cards/ and pcm/).
 _ALSA_CONFIG_DIRS = ("/usr/share/alsa", "/usr/local/share/alsa", "/etc/alsa")
@@ -360,7 +362,9 @@ class AiortcMediaSession:
         self._playing: asyncio.Task[None] | None = None
         self._muted = False
         self._remote_offer: str | None = None
-        self._early_candidates: list[tuple[str, str | None, int | None]] = []
+        self._early_candidates: deque[tuple[str, str | None, int | None]] = deque(
+            maxlen=_EARLY_CANDIDATES_KEPT
+        )
         self.frames_played = 0
 
     # ------------------------------------------------------------------ signalling side
@@ -370,7 +374,10 @@ class AiortcMediaSession:
         return self._remote_offer is not None and offer_restarts_ice(self._remote_offer, offer_sdp)
 
     async def answer(self, offer_sdp: str, ice_servers: list[IceServer]) -> str:
-        """Answer an offer (the first, or a renegotiation); the SDP carries every candidate."""
+        """Answer an offer (the first, or a renegotiation); the SDP carries every candidate.
+
+        ``ice_servers`` configure the connection made for the first offer.
+        """
         if self.restarts_ice(offer_sdp):
             raise GenesysMediaError("the offer restarts ICE: answer it with a new media session")
         pc = self._pc or self._start(ice_servers)
@@ -393,27 +400,29 @@ class AiortcMediaSession:
     async def add_remote_candidate(
         self, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
     ) -> None:
-        """Add a trickled remote candidate; ``""`` ends them. One that cannot be read is dropped."""
+        """Add a trickled remote candidate; ``""`` ends them. One that cannot be used is dropped.
+
+        Candidates that arrive before the offer are kept (the newest few) until it is answered.
+        """
         if self._remote_offer is None:
             self._early_candidates.append((candidate, sdp_mid, sdp_mline_index))
             return
         assert self._pc is not None
         text = candidate.strip().removeprefix("a=").removeprefix("candidate:")
-        if not text or text == "end-of-candidates":
-            await self._pc.addIceCandidate(None)
-            return
         try:
+            if not text or text == "end-of-candidates":
+                await self._pc.addIceCandidate(None)
+                return
             parsed = candidate_from_sdp(text)
             if not _is_ip(parsed.ip):
                 _LOGGER.debug("Dropped a remote candidate that names a host, not an address")
                 return
             parsed.sdpMid = sdp_mid
-            parsed.sdpMLineIndex = (
-                0 if sdp_mid is None and sdp_mline_index is None else (sdp_mline_index)
-            )
+            no_line = sdp_mid is None and sdp_mline_index is None
+            parsed.sdpMLineIndex = 0 if no_line else sdp_mline_index  # one audio m-line
             await self._pc.addIceCandidate(parsed)
-        except (AssertionError, ValueError, IndexError) as err:
-            _LOGGER.debug("Dropped a remote candidate that cannot be read: %s", err)
+        except Exception as err:  # off the wire: whatever aiortc trips on (AssertionError, ...)
+            _LOGGER.debug("Dropped a remote candidate that cannot be used: %r", err)
 
     async def close(self) -> None:
         """Hang up the media: the connection, the source, the output. Safe to call twice."""
@@ -431,6 +440,7 @@ class AiortcMediaSession:
             self._playback.close()
             self._playback = None
         self._remote_offer = None
+        self._early_candidates.clear()
 
     # ------------------------------------------------------------------ the call
 
