@@ -76,6 +76,7 @@ async def test_mute_is_exact_zero_by_the_third_frame_and_unmute_audible_at_once(
     await wait_for(lambda: unmute.first_frame_index is not None)
     heard = unmute.first_frame_index
     assert heard is not None
+    assert call.client.last_transition is unmute
     frames = await frames_through(call.peer, heard + 10)
     assert frames[heard - 1].exact_zero
     assert all(frames[i].dbfs > AUDIBLE_DBFS for i in range(heard, heard + 10))

@@ -456,13 +456,8 @@ class AiortcMediaSession:
 
     @property
     def last_transition(self) -> GateTransition | None:
-        """The gate's latest mute or unmute, timed."""
+        """The gate's latest mute or unmute, timed (for a benchmark that did not call it)."""
         return None if self._gate is None else self._gate.last_transition
-
-    @property
-    def frames_sent(self) -> int:
-        """Frames handed to the encoder so far."""
-        return 0 if self._gate is None else self._gate.frames_sent
 
     async def stats(self) -> MediaStats:
         """ICE state, codec, packets each way, the source; no addresses."""
