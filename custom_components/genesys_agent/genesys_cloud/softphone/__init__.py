@@ -1,7 +1,5 @@
-"""The agent's WebRTC softphone: Genesys' streaming (XMPP) service, its signalling, a media seam.
+"""The agent's WebRTC softphone: Genesys' streaming signalling and the call's media.
 
-``stanza`` reads and writes XMPP frames safely, ``transport`` keeps the streaming connection,
-``signalling`` turns it into typed call events and commands, ``media_protocol`` is what the
-media (aiortc) implements, ``models`` what both share. Nothing here imports aiortc or av: the
-media session is injected, so importing this package costs no more than the rest of the client.
+Nothing here imports aiortc or av; only ``media`` does, and it is imported only when the
+softphone is enabled.
 """
