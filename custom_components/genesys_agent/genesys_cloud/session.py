@@ -8,13 +8,13 @@ are sent and confirmed the runner's (``commands.py``).
 import asyncio
 import contextlib
 import logging
-import random
 
 from .client import GenesysClient
 from .commands import CommandRunner, mute_command
 from .exceptions import GenesysAuthError, GenesysError
 from .models import Agent
 from .notifications import NotificationStream
+from .reconnect import ReconnectPacer
 from .tracker import SessionSnapshot, SnapshotListener, StateTracker
 
 _LOGGER = logging.getLogger(__package__)
@@ -36,14 +36,11 @@ class AgentSession:
         """Prepare the session; ``async_start`` connects it."""
         self.client = client
         self.heartbeat_timeout = heartbeat_timeout
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
+        self.pacer = ReconnectPacer(backoff_initial=backoff_initial, backoff_max=backoff_max)
         self.tracker = StateTracker(listener)
         self.commands = CommandRunner(client, self.tracker, confirm_timeout=mute_confirm_timeout)
         self._stream: NotificationStream | None = None
         self._task: asyncio.Task[None] | None = None
-        # Whether the current socket has spoken: only then a drop resets the backoff.
-        self._heard_since_connect = False
 
     @property
     def snapshot(self) -> SessionSnapshot:
@@ -86,7 +83,6 @@ class AgentSession:
     async def _connect(self, *, fresh_channel: bool = False) -> None:
         """A socket first, then the REST resync, so nothing falls between the two."""
         assert self._stream is not None
-        self._heard_since_connect = False
         await self._stream.async_open(fresh_channel=fresh_channel)
         await self._resync()
 
@@ -105,36 +101,49 @@ class AgentSession:
             self.tracker.apply_resync(calls, agent)
 
     async def _run(self) -> None:
-        """Read the socket; reconnect with capped, jittered exponential backoff when it fails."""
+        """Read the socket; reconnect when it fails, paced by the attempts that failed."""
         assert self._stream is not None
-        failures = 0
         while True:
             try:
-                if not self._stream.is_open:
-                    await self._connect()
                 fresh_channel = await self._read_until_handover()
-                # Socket closing or channel renewal: the new socket is up before the old closes.
+            except Exception as err:  # the loop must outlive anything; it reconnects
+                self._log_failure(err)
+                await self._stream.async_close()
+                self.tracker.publish(connected=False)
+                fresh_channel = False
+            # A new socket: after a drop, or (socket closing, channel renewal) taking over
+            # before the old one closes.
+            if not await self._reconnect(fresh_channel=fresh_channel):
+                return
+
+    async def _reconnect(self, *, fresh_channel: bool) -> bool:
+        """Connect and resync until it works (True) or the login is refused for good (False)."""
+        assert self._stream is not None
+        while True:
+            await self.pacer.wait_for_turn()
+            try:
                 await self._connect(fresh_channel=fresh_channel)
             except GenesysAuthError:
                 _LOGGER.debug("Genesys refused the login; the session stops")
                 await self._stream.async_close()
                 self.tracker.publish(connected=False, auth_failed=True)
-                return
-            except Exception as err:  # the loop must outlive anything; it reconnects
-                if isinstance(err, GenesysError):
-                    _LOGGER.debug("The session's connection failed: %s", type(err).__name__)
-                else:
-                    _LOGGER.exception("Unexpected error in the Genesys Cloud session")
+                return False
+            except Exception as err:  # the loop must outlive anything; it retries
+                self._log_failure(err)
                 await self._stream.async_close()
                 self.tracker.publish(connected=False)
-                failures = 1 if self._heard_since_connect else failures + 1
-                await asyncio.sleep(self._backoff(failures))
+                self.pacer.failed()
+                fresh_channel = False
+            else:
+                self.pacer.succeeded()
+                return True
 
-    def _backoff(self, failures: int) -> float:
-        """Capped exponential backoff with jitter, so many clients never retry in step."""
-        # The exponent is capped too: 2 ** 1024 overflows a float after days of outage.
-        delay = min(self.backoff_initial * 2 ** min(failures - 1, 64), self.backoff_max)
-        return float(delay * random.uniform(0.8, 1.0))  # noqa: S311 - not cryptographic
+    @staticmethod
+    def _log_failure(err: Exception) -> None:
+        if isinstance(err, GenesysError):
+            _LOGGER.debug("The session's connection failed: %s", type(err).__name__)
+        else:
+            _LOGGER.exception("Unexpected error in the Genesys Cloud session")
 
     async def _read_until_handover(self) -> bool:
         """Apply frames until a new socket is due (True: on a new channel)."""
@@ -143,7 +152,6 @@ class AgentSession:
             text = await self._stream.async_receive(self.heartbeat_timeout)
             if text is None:
                 return True
-            self._heard_since_connect = True
             if self.tracker.handle_frame(text):
                 return False
 
