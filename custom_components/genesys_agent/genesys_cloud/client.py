@@ -49,7 +49,8 @@ _STATUS_ERRORS: Mapping[int, type[GenesysError]] = {
 class GenesysClient:
     """Typed calls on one environment's API, with a token from ``auth``.
 
-    A 401 refreshes the token once and retries once; every request has a timeout.
+    A 401 refreshes the token once and retries once; requests refused together share one
+    refresh (a refresh token may be single-use). Every request has a timeout.
     """
 
     def __init__(
@@ -65,6 +66,7 @@ class GenesysClient:
         self.environment = environment
         self._auth = auth
         self.request_timeout = request_timeout
+        self._refresh: asyncio.Task[str] | None = None
 
     async def _request(
         self,
@@ -83,8 +85,32 @@ class GenesysClient:
         try:
             return await self._send(method, url, token, params, body)
         except GenesysAuthError:
-            token = await self._auth.async_refresh_access_token()
+            token = await self.async_refresh_token(refused=token)
             return await self._send(method, url, token, params, body)
+
+    async def async_refresh_token(self, *, refused: str | None = None) -> str:
+        """Refresh the access token once for everyone asking at the same time; the new token.
+
+        ``refused``: the token Genesys refused; if another request has replaced it meanwhile,
+        that replacement is used and nothing is refreshed.
+        """
+        if refused is not None and self._refresh is None:
+            current = await self._auth.async_get_access_token()
+            if current != refused:
+                return current
+        if self._refresh is None:
+            self._refresh = asyncio.create_task(self._auth.async_refresh_access_token())
+        refresh = self._refresh
+        try:
+            # Shielded: one caller given up (cancelled) does not cancel the others' refresh.
+            return await asyncio.shield(refresh)
+        finally:
+            if self._refresh is refresh and refresh.done():
+                self._refresh = None
+
+    def access_token_expires_at(self) -> float | None:
+        """When the current access token expires (Unix time), if the auth knows."""
+        return self._auth.access_token_expires_at()
 
     async def _send(
         self,

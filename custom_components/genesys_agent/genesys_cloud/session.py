@@ -8,6 +8,7 @@ are sent and confirmed the runner's (``commands.py``).
 import asyncio
 import contextlib
 import logging
+import time
 
 from .client import GenesysClient
 from .commands import CommandRunner, mute_command
@@ -18,6 +19,9 @@ from .reconnect import ReconnectPacer
 from .tracker import SessionSnapshot, SnapshotListener, StateTracker
 
 _LOGGER = logging.getLogger(__package__)
+
+# The access token is refreshed this long before it expires (or halfway, for short lifetimes).
+TOKEN_REFRESH_MARGIN = 60.0
 
 
 class AgentSession:
@@ -32,15 +36,19 @@ class AgentSession:
         backoff_initial: float = 1.0,
         backoff_max: float = 300.0,
         mute_confirm_timeout: float = 5.0,
+        token_refresh_floor: float = 10.0,
     ) -> None:
         """Prepare the session; ``async_start`` connects it."""
         self.client = client
         self.heartbeat_timeout = heartbeat_timeout
+        # However a skewed clock reads the token's expiry, refreshes stay this far apart.
+        self.token_refresh_floor = token_refresh_floor
         self.pacer = ReconnectPacer(backoff_initial=backoff_initial, backoff_max=backoff_max)
         self.tracker = StateTracker(listener)
         self.commands = CommandRunner(client, self.tracker, confirm_timeout=mute_confirm_timeout)
         self._stream: NotificationStream | None = None
         self._task: asyncio.Task[None] | None = None
+        self._token_keeper: asyncio.Task[None] | None = None
 
     @property
     def snapshot(self) -> SessionSnapshot:
@@ -66,15 +74,19 @@ class AgentSession:
             await stream.async_close()
             raise
         self._task = asyncio.create_task(self._run(), name=f"{__package__} session")
+        self._token_keeper = asyncio.create_task(
+            self._keep_token_fresh(), name=f"{__package__} token refresh"
+        )
         return agent
 
     async def async_stop(self) -> None:
-        """Stop reconnecting and close the websocket."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop reconnecting and refreshing, and close the websocket."""
+        for task in (self._token_keeper, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._token_keeper = None
         if self._stream is not None:
             await self._stream.async_close()
 
@@ -124,9 +136,7 @@ class AgentSession:
             try:
                 await self._connect(fresh_channel=fresh_channel)
             except GenesysAuthError:
-                _LOGGER.debug("Genesys refused the login; the session stops")
-                await self._stream.async_close()
-                self.tracker.publish(connected=False, auth_failed=True)
+                await self._stop_for_login()
                 return False
             except Exception as err:  # the loop must outlive anything; it retries
                 self._log_failure(err)
@@ -137,6 +147,37 @@ class AgentSession:
             else:
                 self.pacer.succeeded()
                 return True
+
+    async def _stop_for_login(self) -> None:
+        """Genesys refused the login for good: stop, close, and say a new login is needed."""
+        assert self._stream is not None
+        for task in (self._task, self._token_keeper):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+        _LOGGER.debug("Genesys refused the login; the session stops")
+        await self._stream.async_close()
+        self.tracker.publish(connected=False, auth_failed=True)
+
+    async def _keep_token_fresh(self) -> None:
+        """Refresh the access token before it expires, so a revoked login is noticed in time.
+
+        Without this, a socket that stays up makes no request, and a revoked refresh token
+        would only show at the next press.
+        """
+        while (expires_at := self.client.access_token_expires_at()) is not None:
+            left = expires_at - time.time()
+            await asyncio.sleep(
+                max(left - TOKEN_REFRESH_MARGIN, left / 2, self.token_refresh_floor)
+            )
+            if self.client.access_token_expires_at() != expires_at:
+                continue  # refreshed meanwhile, after a 401
+            try:
+                await self.client.async_refresh_token()
+            except GenesysAuthError:
+                await self._stop_for_login()
+                return
+            except GenesysError as err:
+                _LOGGER.debug("The token refresh failed: %s", type(err).__name__)
 
     @staticmethod
     def _log_failure(err: Exception) -> None:
