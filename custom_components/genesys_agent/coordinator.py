@@ -3,7 +3,8 @@
 from typing import override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryNotReady,
@@ -54,6 +55,14 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
             raise translated(ConfigEntryAuthFailed, "authentication_failed") from err
         except GenesysError as err:
             raise translated(ConfigEntryNotReady, "cannot_connect", error=str(err)) from err
+        # Home Assistant closes its HTTP session on stop without unloading entries: stop first,
+        # so the closing session is not taken for a drop.
+        self.config_entry.async_on_unload(
+            self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_on_hass_stop)
+        )
+
+    async def _async_on_hass_stop(self, event: Event) -> None:
+        await self.session.async_stop()
 
     @override
     async def _async_update_data(self) -> SessionSnapshot:

@@ -7,7 +7,7 @@ import logging
 import math
 from typing import Any, cast
 
-from aiohttp import ClientError, ClientResponse, ClientSession
+from aiohttp import ClientError, ClientResponse, ClientResponseError, ClientSession, InvalidURL
 
 from .auth import AbstractAuth
 from .environments import Environment
@@ -75,18 +75,21 @@ class GenesysClient:
         *,
         params: Mapping[str, str] | None = None,
         body: Json = None,
+        shown_path: str | None = None,
     ) -> Json:
         """Send a request; return its parsed JSON body (None when empty).
 
         A 401 means Genesys refused the token before its time: refresh once, retry once.
+        ``shown_path`` stands for ``path`` in error messages when the path holds a credential.
         """
         url = f"{self.environment.api_url}{path}"
+        request = (method, url, shown_path or path, params, body)
         token = await self._auth.async_get_access_token()
         try:
-            return await self._send(method, url, token, params, body)
+            return await self._send(token, *request)
         except GenesysAuthError:
             token = await self.async_refresh_token(refused=token)
-            return await self._send(method, url, token, params, body)
+            return await self._send(token, *request)
 
     async def async_refresh_token(self, *, refused: str | None = None) -> str:
         """Refresh the access token once for everyone asking at the same time; the new token.
@@ -114,9 +117,10 @@ class GenesysClient:
 
     async def _send(
         self,
+        token: str,
         method: str,
         url: str,
-        token: str,
+        shown_path: str,
         params: Mapping[str, str] | None,
         body: Json,
     ) -> Json:
@@ -133,9 +137,13 @@ class GenesysClient:
             ):
                 return await _read(response)
         except TimeoutError as err:
-            raise GenesysConnectionError(f"{method} {url} timed out") from err
+            raise GenesysConnectionError(f"{method} {shown_path} timed out") from err
         except ClientError as err:
-            raise GenesysConnectionError(f"{method} {url} failed: {err}") from err
+            # These name the URL, which may hold a credential; the others name only the host.
+            named = isinstance(err, ClientResponseError | InvalidURL)
+            detail = type(err).__name__ if named else str(err) or type(err).__name__
+            error = GenesysConnectionError(f"{method} {shown_path} failed: {detail}")
+            raise error from None if named else err
 
     async def async_get_me(self) -> Agent:
         """The logged-in user with their station, presence and routing status."""
@@ -185,6 +193,8 @@ class GenesysClient:
             "PUT",
             f"/api/v2/notifications/channels/{channel_id}/subscriptions",
             body=[{"id": topic} for topic in topics],
+            # The channel id opens its websocket: a credential, kept out of messages.
+            shown_path="/api/v2/notifications/channels/{id}/subscriptions",
         )
         entities = body.get("entities", []) if isinstance(body, dict) else None
         if not isinstance(entities, list):
