@@ -29,6 +29,7 @@ POST    /_emulator/faults/fail-next                {count, status?, pathPrefix?,
 POST    /_emulator/faults/latency                  {seconds}
 POST    /_emulator/faults/heartbeats               {enabled: bool}
 POST    /_emulator/faults/clear
+POST    /_emulator/topics/withhold                 {topic, missingPermissions?: [str] | null}
 POST    /_emulator/auto-approve                    {enabled: bool}
 GET     /_emulator/audit[?userId=]                 → {entities: [audit records]}
 GET     /_emulator/state                           → users, calls (REST shapes), channels
@@ -265,6 +266,15 @@ class Control:
         """Heartbeats and pongs again."""
         self._emu.hub.heartbeats_enabled = True
 
+    async def withhold_topic(
+        self, topic: str, missing_permissions: list[str] | None = None
+    ) -> None:
+        """Refuse subscriptions to a user topic (``conversations.calls``, …) from now on.
+
+        As if the login lacked ``missing_permissions``; None grants the topic again.
+        """
+        self._emu.hub.withhold_topic(topic, missing_permissions)
+
     async def send_raw_frame(self, text: str, user_id: str | None = None) -> int:
         """Write any text frame to every socket (of a user); returns how many got it."""
         return await self._emu.hub.send_raw(text, user_id)
@@ -416,4 +426,7 @@ _ACTIONS: dict[str, Action] = {
     ),
     "faults/clear": lambda c, r, b: c.clear_faults(),
     "auto-approve": lambda c, r, b: c.set_auto_approve(bool(b["enabled"])),
+    "topics/withhold": lambda c, r, b: c.withhold_topic(
+        str(b["topic"]), b.get("missingPermissions", [])
+    ),
 }

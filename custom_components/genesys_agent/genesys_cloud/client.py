@@ -21,11 +21,13 @@ from .exceptions import (
     GenesysRateLimitError,
     GenesysResponseError,
     GenesysServerError,
+    GenesysSubscriptionError,
 )
 from .models import (
     Agent,
     CallConversation,
     Channel,
+    ChannelTopic,
     Json,
     PresenceState,
     RoutingState,
@@ -187,25 +189,31 @@ class GenesysClient:
         """A new notifications channel (its websocket URI is the credential)."""
         return Channel.from_json(await self._request("POST", "/api/v2/notifications/channels"))
 
-    async def async_subscribe(self, channel_id: str, topics: list[str]) -> list[str]:
-        """Replace the channel's topics; return the ones Genesys accepted."""
-        body = await self._request(
-            "PUT",
-            f"/api/v2/notifications/channels/{channel_id}/subscriptions",
-            body=[{"id": topic} for topic in topics],
-            # The channel id opens its websocket: a credential, kept out of messages.
-            shown_path="/api/v2/notifications/channels/{id}/subscriptions",
-        )
+    async def async_subscribe(self, channel_id: str, topics: list[str]) -> list[ChannelTopic]:
+        """Replace the channel's topics; Genesys' answer, with each refused topic marked.
+
+        ``ignoreErrors``: a topic the login may not see is marked rejected rather than failing
+        the whole request; a 400 then means the request itself is refused.
+        """
+        try:
+            body = await self._request(
+                "PUT",
+                f"/api/v2/notifications/channels/{channel_id}/subscriptions",
+                params={"ignoreErrors": "true"},
+                body=[{"id": topic} for topic in topics],
+                # The channel id opens its websocket: a credential, kept out of messages.
+                shown_path="/api/v2/notifications/channels/{id}/subscriptions",
+            )
+        except GenesysError as err:
+            if err.status != 400:
+                raise
+            raise GenesysSubscriptionError(
+                str(err), code=err.code, status=err.status, correlation_id=err.correlation_id
+            ) from err
         entities = body.get("entities", []) if isinstance(body, dict) else None
         if not isinstance(entities, list):
             raise GenesysResponseError("the subscription listing has no entities")
-        return [
-            entity["id"]
-            for entity in entities
-            if isinstance(entity, dict)
-            and isinstance(entity.get("id"), str)
-            and entity.get("state", "Permitted") == "Permitted"
-        ]
+        return [ChannelTopic.from_json(entity) for entity in entities]
 
 
 async def _read(response: ClientResponse) -> Json:

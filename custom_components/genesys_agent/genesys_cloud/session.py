@@ -7,18 +7,25 @@ are sent and confirmed the runner's (``commands.py``).
 
 import asyncio
 import contextlib
+from dataclasses import replace
 import logging
 import time
 
 from .client import GenesysClient
 from .commands import CommandRunner, mute_command
-from .exceptions import GenesysAuthError, GenesysError
-from .models import Agent
+from .exceptions import GenesysAuthError, GenesysError, GenesysSubscriptionError
+from .models import Agent, ChannelTopic
 from .notifications import NotificationStream
 from .reconnect import ReconnectPacer
 from .tracker import SessionSnapshot, SnapshotListener, StateTracker
 
 _LOGGER = logging.getLogger(__package__)
+
+# The agent's topics the session subscribes to, after ``v2.users.{id}.``.
+CALLS_TOPIC = "conversations.calls"
+PRESENCE_TOPIC = "presence"
+ROUTING_STATUS_TOPIC = "routingStatus"
+TOPICS = (CALLS_TOPIC, PRESENCE_TOPIC, ROUTING_STATUS_TOPIC)
 
 # The access token is refreshed this long before it expires (or halfway, for short lifetimes).
 TOKEN_REFRESH_MARGIN = 60.0
@@ -62,10 +69,8 @@ class AgentSession:
         """
         agent = await self.client.async_get_me()
         self.tracker.set_agent(agent)
-        prefix = f"v2.users.{agent.id}"
         stream = NotificationStream(
-            self.client,
-            [f"{prefix}.conversations.calls", f"{prefix}.presence", f"{prefix}.routingStatus"],
+            self.client, [f"{self.tracker.topic_prefix}{topic}" for topic in TOPICS]
         )
         self._stream = stream
         try:
@@ -96,6 +101,12 @@ class AgentSession:
         """A socket first, then the REST resync, so nothing falls between the two."""
         assert self._stream is not None
         await self._stream.async_open(fresh_channel=fresh_channel)
+        rejected = tuple(
+            replace(topic, id=topic.id.removeprefix(self.tracker.topic_prefix))
+            for topic in self._stream.rejected_topics
+        )
+        if rejected != self.snapshot.rejected_topics:
+            self.tracker.publish(rejected_topics=rejected)
         await self._resync()
 
     async def _resync(self) -> None:
@@ -138,6 +149,13 @@ class AgentSession:
             except GenesysAuthError:
                 await self._stop_for_login()
                 return False
+            except GenesysSubscriptionError as err:
+                # The same request would be refused again: stop, and say why on every topic.
+                refused = ChannelTopic("", rejected=True, rejection_reason=str(err))
+                await self._stop(
+                    rejected_topics=tuple(replace(refused, id=topic) for topic in TOPICS)
+                )
+                return False
             except Exception as err:  # the loop must outlive anything; it retries
                 self._log_failure(err)
                 await self._stream.async_close()
@@ -149,14 +167,18 @@ class AgentSession:
                 return True
 
     async def _stop_for_login(self) -> None:
-        """Genesys refused the login for good: stop, close, and say a new login is needed."""
+        """Genesys refused the login for good: stop, and say a new login is needed."""
+        _LOGGER.debug("Genesys refused the login; the session stops")
+        await self._stop(auth_failed=True)
+
+    async def _stop(self, **why: object) -> None:
+        """Stop reconnecting and refreshing, close, and publish why (snapshot fields)."""
         assert self._stream is not None
         for task in (self._task, self._token_keeper):
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
-        _LOGGER.debug("Genesys refused the login; the session stops")
         await self._stream.async_close()
-        self.tracker.publish(connected=False, auth_failed=True)
+        self.tracker.publish(connected=False, **why)
 
     async def _keep_token_fresh(self) -> None:
         """Refresh the access token before it expires, so a revoked login is noticed in time.
