@@ -140,7 +140,7 @@ class AgentSession:
                 return
 
     async def _reconnect(self, *, fresh_channel: bool) -> bool:
-        """Connect and resync until it works (True) or the login is refused for good (False)."""
+        """Connect and resync until it works (True), or Genesys refuses for good (False)."""
         assert self._stream is not None
         while True:
             await self.pacer.wait_for_turn()
