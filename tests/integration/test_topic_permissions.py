@@ -1,5 +1,6 @@
 """A missing permission is said: a repair, a warning, the affected entities unavailable."""
 
+import asyncio
 from dataclasses import replace
 import logging
 
@@ -73,3 +74,18 @@ async def test_a_subscription_refused_as_a_whole_is_a_clear_final_error(
     assert config_entry.error_reason_translation_key == "subscription_refused"
     assert config_entry.reason is not None
     assert "Could not reach" not in config_entry.reason
+
+
+async def test_a_subscription_refused_later_stops_with_a_repair_not_a_retry(
+    hass: HomeAssistant, integration: ConfigEntry, emulator: Emulator
+) -> None:
+    """A new channel's subscription is refused: the repair says why; nothing is retried."""
+    emulator.hub._config = replace(emulator.hub._config, max_topics_per_channel=2)
+    await emulator.control.expire_channels()
+    issue_id = f"topics_rejected_{integration.entry_id}"
+    await wait_for(hass, lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id))
+    assert state_of(hass, PRESENCE) == STATE_UNAVAILABLE
+    assert state_of(hass, MUTE) == STATE_UNAVAILABLE
+    requests = len(emulator.audit)
+    await asyncio.sleep(2)  # the first backoff steps would have retried by now
+    assert len(emulator.audit) == requests
