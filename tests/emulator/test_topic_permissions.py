@@ -35,6 +35,7 @@ async def test_a_withheld_topic_is_rejected_with_its_missing_permissions(
     async with session.post(
         f"{emulator.base_url}/_emulator/topics/withhold",
         json={"topic": "conversations.calls", "missingPermissions": MISSING},
+        headers={"X-Emulator-Token": emulator.control.token},
     ) as response:
         assert response.status == 200
     status, listing = await _subscribe(session, emulator, agent_token, "?ignoreErrors=true")
