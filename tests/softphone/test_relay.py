@@ -1,0 +1,92 @@
+"""A relay-only network: two aiortc peers reach each other only through a real coturn."""
+
+import asyncio
+import os
+import signal
+import time
+
+import psutil
+import pytest
+
+from .loopback import is_loopback
+from .peers import call, configuration, hears_audio, selected_pairs
+from .turn import TurnServer
+
+
+def tcp_connections_to(port: int) -> int:
+    return sum(
+        1
+        for connection in psutil.Process().net_connections(kind="tcp")
+        if connection.raddr
+        and connection.raddr.port == port
+        and connection.status == psutil.CONN_ESTABLISHED
+    )
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_audio_flows_both_ways_through_the_relay_only(
+    coturn: TurnServer, transport: str
+) -> None:
+    relay_only = configuration([coturn.ice_server(transport)], relay_only=True)
+    near, far = await call(relay_only, relay_only)
+    try:
+        await asyncio.gather(hears_audio(near), hears_audio(far))
+
+        for peer in (near, far):
+            pairs = list(selected_pairs(peer.pc))
+            assert pairs, "ICE nominated no pair"
+            for pair in pairs:
+                assert pair.local_type == pair.remote_type == "relay"
+                assert is_loopback(pair.local_host)
+                assert is_loopback(pair.remote_host)
+        # TURN over TCP: each peer keeps one TCP connection to the relay; over UDP, none.
+        expected_tcp = 2 if transport == "tcp" else 0
+        assert tcp_connections_to(coturn.port) == expected_tcp
+    finally:
+        await asyncio.gather(near.close(), far.close())
+
+
+async def test_freezing_the_relay_stops_the_audio_and_thawing_it_brings_it_back(
+    coturn: TurnServer,
+) -> None:
+    """Proof that no packet takes another path: with coturn stopped, nothing arrives."""
+    relay_only = configuration([coturn.ice_server()], relay_only=True)
+    near, far = await call(relay_only, relay_only)
+    try:
+        await hears_audio(far)
+        os.kill(coturn.pid, signal.SIGSTOP)
+        try:
+            await asyncio.sleep(0.3)  # what was in flight and in the jitter buffer drains
+            frozen_at = len(far.meter.frames)
+            await asyncio.sleep(1.0)
+            assert len(far.meter.frames) == frozen_at
+        finally:
+            os.kill(coturn.pid, signal.SIGCONT)
+        await hears_audio(far)
+    finally:
+        await asyncio.gather(near.close(), far.close())
+
+
+async def test_relay_cost_per_call(coturn: TurnServer) -> None:
+    """CPU of the relay and of both peers for three seconds of a relayed call (printed)."""
+    relay_only = configuration([coturn.ice_server()], relay_only=True)
+    near, far = await call(relay_only, relay_only)
+    try:
+        await hears_audio(far)
+        relay, peers = psutil.Process(coturn.pid), psutil.Process()
+        relay_before, peers_before = relay.cpu_times(), peers.cpu_times()
+        started = time.monotonic()
+        await asyncio.sleep(3)
+        elapsed = time.monotonic() - started
+        relay_after, peers_after = relay.cpu_times(), peers.cpu_times()
+    finally:
+        await asyncio.gather(near.close(), far.close())
+
+    def share(before: psutil._common.pcputimes, after: psutil._common.pcputimes) -> float:
+        spent = (after.user - before.user) + (after.system - before.system)
+        return 100 * spent / elapsed
+
+    relay_percent = share(relay_before, relay_after)
+    print(f"relay CPU per call: {relay_percent:.1f} % of a core (coturn)")
+    print(f"both peers' CPU: {share(peers_before, peers_after):.1f} % of a core")
+    assert relay_percent < 50
