@@ -5,7 +5,6 @@ needs from Debian itself rather than asking anyone to do it by hand.
 """
 
 import os
-from pathlib import Path
 import shutil
 import subprocess
 
@@ -13,8 +12,8 @@ import pytest
 
 
 def ensure_debian_tool(executable: str, package: str) -> str:
-    """``executable`` (an absolute path), installing Debian's ``package`` if it is missing."""
-    if not Path(executable).exists():
+    """The path of ``executable`` (a name or a path), installing Debian's ``package`` if needed."""
+    if shutil.which(executable) is None:
         apt_get = shutil.which("apt-get")
         if os.geteuid() != 0 or apt_get is None:
             pytest.fail(f"these tests need Debian's {package}: apt-get install {package}")
@@ -24,4 +23,7 @@ def ensure_debian_tool(executable: str, package: str) -> str:
             check=True,
             env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
         )
-    return executable
+    path = shutil.which(executable)
+    if path is None:
+        pytest.fail(f"Debian's {package} installed no {executable}")
+    return path

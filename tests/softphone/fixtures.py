@@ -26,6 +26,13 @@ def turnserver() -> str:
     return ensure_debian_tool(TURNSERVER, "coturn")
 
 
+@pytest.fixture(scope="session")
+def iproute2() -> str:
+    """Debian's iproute2 (``ip``, ``tc``) for the network-namespace tests."""
+    ensure_debian_tool("tc", "iproute2")
+    return ensure_debian_tool("ip", "iproute2")
+
+
 @pytest.fixture
 async def coturn(
     turnserver: str, loopback_ice: None, tmp_path_factory: pytest.TempPathFactory

@@ -26,7 +26,7 @@ from aiortc import (
 import av
 import numpy as np
 
-from ..client.helpers import until
+from ..waiting import until
 
 SAMPLE_RATE = 48_000
 SAMPLES_PER_FRAME = 960  # 20 ms, what Opus carries per packet
@@ -218,3 +218,50 @@ async def hears_audio(peer: Peer, frames: int = 25) -> None:
     """Wait for ``frames`` more audible frames (half a second of tone) at ``peer``."""
     target = peer.meter.audible_frames() + frames
     await until(lambda: peer.meter.audible_frames() >= target, within=AUDIO_TIMEOUT)
+
+
+def mute_figures(tone: GatedTone, meter: FrameMeter) -> dict[str, Any]:
+    """What the far end heard of one mute and unmute of ``tone``, frame by frame.
+
+    Frame offsets count media frames from the first zeroed input frame (0 = that frame itself),
+    so lost frames do not shift them; milliseconds run from the mute call to the frame's arrival
+    out of the far end's jitter buffer and decoder.
+    """
+    (muted, mute_pts, muted_at), (unmuted, unmute_pts, unmuted_at) = tone.gate_changes[-2:]
+    assert muted, "the tone's last gate changes are a mute and an unmute"
+    assert not unmuted
+    frames = sorted(meter.frames, key=lambda frame: frame.pts)
+    while_muted = [f for f in frames if mute_pts <= f.pts < unmute_pts]
+    first_quiet = next(f for f in while_muted if f.dbfs < SILENT_DBFS)
+    first_zero = next(f for f in while_muted if f.exact_zero)
+    first_audible = next(f for f in frames if f.pts >= unmute_pts and f.dbfs > AUDIBLE_DBFS)
+
+    def offset(frame: ReceivedFrame, origin: int) -> int:
+        return (frame.pts - origin) // SAMPLES_PER_FRAME
+
+    return {
+        "frames_to_below_60_dbfs": offset(first_quiet, mute_pts),
+        "frames_to_exact_zero": offset(first_zero, mute_pts),
+        "ms_to_exact_zero": round((first_zero.arrived - muted_at) * 1000, 1),
+        "non_zero_frames_after_silence": sum(
+            not f.exact_zero for f in while_muted if f.pts >= first_zero.pts
+        ),
+        # Opus' look-ahead carries the last unmuted samples into frames 0 and 1; from frame 2
+        # on, every decoded sample must be exactly zero.
+        "non_zero_frames_from_the_third": sum(
+            not f.exact_zero for f in while_muted if offset(f, mute_pts) >= 2
+        ),
+        "muted_frames_expected": (unmute_pts - mute_pts) // SAMPLES_PER_FRAME,
+        "muted_frames_received": len(while_muted),
+        "frames_to_audible_after_unmute": offset(first_audible, unmute_pts),
+        "ms_to_audible_after_unmute": round((first_audible.arrived - unmuted_at) * 1000, 1),
+    }
+
+
+def frames_missing(meter: FrameMeter, since_pts: int = 0) -> tuple[int, int]:
+    """(frames expected, frames never decoded) from ``since_pts`` to the last frame heard."""
+    seen = {frame.pts for frame in meter.frames if frame.pts >= since_pts}
+    if not seen:
+        return 0, 0
+    expected = (max(seen) - since_pts) // SAMPLES_PER_FRAME + 1
+    return expected, expected - len(seen)
