@@ -24,6 +24,7 @@ from custom_components.genesys_agent.genesys_cloud import CallConversation, deri
 from custom_components.genesys_agent.genesys_cloud.models import Notification
 from genesys_emulator import Emulator
 
+from ..softphone.figures import bench_rows
 from .conftest import MUTE, conversation_frame, emulator_muted
 
 RESULTS = Path(__file__).resolve().parents[2] / ".bench" / "results.json"
@@ -252,5 +253,6 @@ async def test_benchmarks(
         await step()
     parsing(emulator, live_call)
     memory_added()
+    await bench_rows(row)
     row("softphone: mute → first silent frame", "not built yet", "one 20 ms frame", None)
     print_table()

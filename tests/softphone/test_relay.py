@@ -3,11 +3,11 @@
 import asyncio
 import os
 import signal
-import time
 
 import psutil
 import pytest
 
+from .figures import relay_cpu
 from .loopback import is_loopback
 from .peers import call, configuration, hears_audio, selected_pairs
 from .turn import TurnServer
@@ -69,24 +69,7 @@ async def test_freezing_the_relay_stops_the_audio_and_thawing_it_brings_it_back(
 
 async def test_relay_cost_per_call(coturn: TurnServer) -> None:
     """CPU of the relay and of both peers for three seconds of a relayed call (printed)."""
-    relay_only = configuration([coturn.ice_server()], relay_only=True)
-    near, far = await call(relay_only, relay_only)
-    try:
-        await hears_audio(far)
-        relay, peers = psutil.Process(coturn.pid), psutil.Process()
-        relay_before, peers_before = relay.cpu_times(), peers.cpu_times()
-        started = time.monotonic()
-        await asyncio.sleep(3)
-        elapsed = time.monotonic() - started
-        relay_after, peers_after = relay.cpu_times(), peers.cpu_times()
-    finally:
-        await asyncio.gather(near.close(), far.close())
-
-    def share(before: psutil._common.pcputimes, after: psutil._common.pcputimes) -> float:
-        spent = (after.user - before.user) + (after.system - before.system)
-        return 100 * spent / elapsed
-
-    relay_percent = share(relay_before, relay_after)
-    print(f"relay CPU per call: {relay_percent:.1f} % of a core (coturn)")
-    print(f"both peers' CPU: {share(peers_before, peers_after):.1f} % of a core")
-    assert relay_percent < 50
+    cpu = await relay_cpu(coturn)
+    print(f"relay CPU per call: {cpu['relay_percent']} % of a core (coturn)")
+    print(f"both peers' CPU: {cpu['peers_percent']} % of a core")
+    assert cpu["relay_percent"] < 50

@@ -1,0 +1,75 @@
+"""Bounded soak: aiortc calls back to back leak nothing (memory, tasks, fds, sockets, peers).
+
+Out of every default run (markers ``soak`` and ``softphone_soak``):
+``SOFTPHONE_SOAK_CALLS=100 .venv/bin/pytest -m softphone_soak -s --no-cov tests/softphone``.
+Each call opens two peers on loopback, carries a second of audio both ways and closes; from call
+50 to the last, every resource must stay flat, and the event loop's longest lag while calls are
+active is measured. The softphone's own media session replaces ``call`` once it exists.
+"""
+
+import asyncio
+import gc
+import json
+import os
+import time
+from typing import Any
+
+from aiortc import RTCDtlsTransport, RTCPeerConnection
+import psutil
+import pytest
+
+from ..loop_lag import LoopLagMonitor
+from .peers import call, configuration, hears_audio
+
+CALLS = int(os.environ.get("SOFTPHONE_SOAK_CALLS", "100"))
+BASELINE_CALL = 50
+AUDIO_S = 1.0
+RSS_GROWTH_LIMIT_MB = 8.0
+
+
+def resources() -> dict[str, Any]:
+    gc.collect()
+    process = psutil.Process()
+    live = gc.get_objects()
+    return {
+        "rss_mb": round(process.memory_info().rss / 2**20, 1),
+        "tasks": len(asyncio.all_tasks()),
+        "fds": process.num_fds(),
+        "udp_sockets": len(process.net_connections(kind="udp")),
+        "peer_connections": sum(isinstance(o, RTCPeerConnection) for o in live),
+        "dtls_transports": sum(isinstance(o, RTCDtlsTransport) for o in live),
+    }
+
+
+async def one_call() -> None:
+    near, far = await call(configuration([]), configuration([]))
+    try:
+        started = time.monotonic()
+        await asyncio.gather(hears_audio(near), hears_audio(far))
+        await asyncio.sleep(max(AUDIO_S - (time.monotonic() - started), 0))
+    finally:
+        await asyncio.gather(near.close(), far.close())
+
+
+@pytest.mark.soak
+@pytest.mark.softphone_soak
+async def test_calls_back_to_back_leak_nothing(loopback_ice: None) -> None:
+    assert CALLS > BASELINE_CALL
+    samples: dict[int, dict[str, Any]] = {0: resources()}
+    started = time.monotonic()
+    async with LoopLagMonitor() as lag:
+        for number in range(1, CALLS + 1):
+            await one_call()
+            if number in (1, 10, BASELINE_CALL, CALLS) or number % 25 == 0:
+                with lag.paused():
+                    samples[number] = resources()
+    elapsed = time.monotonic() - started
+    for number, sample in samples.items():
+        print(json.dumps({"call": number, **sample}))
+    print(json.dumps({"calls": CALLS, "seconds": round(elapsed, 1), **lag.figures()}))
+
+    baseline, last = samples[BASELINE_CALL], samples[CALLS]
+    for resource in ("tasks", "fds", "udp_sockets", "peer_connections", "dtls_transports"):
+        assert last[resource] == baseline[resource], (resource, baseline, last)
+    assert last["peer_connections"] == 0
+    assert last["rss_mb"] - baseline["rss_mb"] < RSS_GROWTH_LIMIT_MB, (baseline, last)
