@@ -11,7 +11,8 @@ import time
 
 import psutil
 
-from .loopback import pin_ice_to_loopback
+from genesys_emulator.loopback_ice import pin_ice_to_loopback
+
 from .netns import Impairment, JsonObject, run_in_netns
 from .peers import call, configuration, hears_audio
 from .turn import TurnServer, running_coturn
@@ -56,9 +57,9 @@ async def mute_on(
 
 async def bench_rows(row: Callable[[str, str, str, bool | None], None]) -> None:
     """Relay CPU, and the mute's figures on a clean and on an impaired network."""
-    with pin_ice_to_loopback():
-        async with running_coturn() as turn:
-            cpu = await relay_cpu(turn, seconds=5.0)
+    pin_ice_to_loopback()
+    async with running_coturn() as turn:
+        cpu = await relay_cpu(turn, seconds=5.0)
     row(
         "softphone relay path: CPU per call (coturn / both aiortc peers)",
         f"{cpu['relay_percent']} % / {cpu['peers_percent']} % of a core",

@@ -1,23 +1,15 @@
-"""Pytest plugin for every softphone test: loopback-pinned ICE and a real TURN relay.
+"""Pytest plugin for every softphone test: a real TURN relay, and the tools of the namespaces.
 
 Registered in ``tests/conftest.py``, so the emulator's and the client's softphone tests share
-it. Nothing here imports aiortc until a fixture is used.
+it (loopback pinning is ``loopback_webrtc`` from ``genesys_emulator.testing``).
 """
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from ..system_tools import ensure_debian_tool
-from .loopback import pin_ice_to_loopback
 from .turn import TURNSERVER, TurnServer, running_coturn
-
-
-@pytest.fixture
-def loopback_ice(socket_enabled: None) -> Iterator[None]:
-    """aioice's host candidates on 127.0.0.1 only and no default STUN server, for the test."""
-    with pin_ice_to_loopback():
-        yield
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +27,7 @@ def iproute2() -> str:
 
 @pytest.fixture
 async def coturn(
-    turnserver: str, loopback_ice: None, tmp_path_factory: pytest.TempPathFactory
+    turnserver: str, loopback_webrtc: None, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[TurnServer]:
     """coturn on 127.0.0.1 (UDP and TCP), long-term credentials, stopped after the test."""
     async with running_coturn(tmp_path_factory.mktemp("coturn")) as server:

@@ -5,7 +5,8 @@ import asyncio
 import aioice.ice
 import psutil
 
-from .loopback import is_loopback
+from genesys_emulator.loopback_ice import is_loopback
+
 from .peers import call, configuration, hears_audio, local_candidate_hosts, selected_pairs
 
 
@@ -13,7 +14,7 @@ def udp_sockets() -> list[psutil._common.pconn]:
     return psutil.Process().net_connections(kind="udp")
 
 
-async def test_peers_without_ice_servers_meet_on_loopback_only(loopback_ice: None) -> None:
+async def test_peers_without_ice_servers_meet_on_loopback_only(loopback_webrtc: None) -> None:
     assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True) == ["127.0.0.1"]
     sockets_before = {tuple(s.laddr) for s in udp_sockets()}
     # No ICE servers at all: aiortc would otherwise ask stun.l.google.com.
