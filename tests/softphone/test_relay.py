@@ -79,3 +79,22 @@ async def test_relay_cost_per_call(coturn: TurnServer) -> None:
     print(f"relay CPU per call: {cpu['relay_percent']} % of a core (coturn)")
     print(f"both peers' CPU: {cpu['peers_percent']} % of a core")
     assert cpu["relay_percent"] < 50
+
+
+@pytest.mark.parametrize(("first", "expected_tcp"), [("udp", 0), ("tcp", 2)])
+async def test_aiortc_uses_only_the_first_turn_url(
+    coturn: TurnServer, first: str, expected_tcp: int
+) -> None:
+    """aiortc 1.16 keeps one TURN server: no fall-back from TURN/UDP to TURN/TCP.
+
+    The softphone orders extdisco's TURN URLs itself, knowing that only the first is tried.
+    """
+    second = "tcp" if first == "udp" else "udp"
+    server = {**coturn.ice_server(first), "urls": coturn.urls(first) + coturn.urls(second)}
+    relay_only = configuration([server], relay_only=True)
+    near, far = await call(relay_only, relay_only)
+    try:
+        await hears_audio(far)
+        assert tcp_connections_to(coturn.port) == expected_tcp
+    finally:
+        await asyncio.gather(near.close(), far.close())
