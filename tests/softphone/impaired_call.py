@@ -10,8 +10,8 @@ count and the event loop's longest lag.
 import asyncio
 from contextlib import AsyncExitStack
 from dataclasses import asdict
-from typing import Any
 
+from aiortc import RTCConfiguration
 import ifaddr
 
 from genesys_emulator.loopback_ice import pin_ice_to_loopback
@@ -37,7 +37,7 @@ JITTER_BUFFER_DRAIN_S = 0.6
 
 async def near_and_far_configurations(
     network: Network, stack: AsyncExitStack, seed: int
-) -> tuple[Any, Any]:
+) -> tuple[RTCConfiguration, RTCConfiguration]:
     """Kernel netem impairs ``lo`` itself: a direct loopback path. Without it, the near end
     reaches a coturn through the user-space impairer and the far end reaches it directly."""
     if network.kernel_netem:
