@@ -36,6 +36,7 @@ POST    /_emulator/faults/heartbeats               {enabled: bool}
 POST    /_emulator/faults/clear
 POST    /_emulator/auto-approve                    {enabled: bool}
 GET     /_emulator/audit[?userId=]                 → {entities: [audit records]}
+GET     /_emulator/calls/{id}/media[?since=]       → what Genesys received of the agent's audio
 GET     /_emulator/state                           → users, queues, calls (REST), channels
 ======  =========================================  ============================================
 
@@ -306,6 +307,13 @@ class Control:
         """The API requests (and elsewhere-mutes) made by a user, or by anyone."""
         return [r for r in self._emu.audit if user_id is None or r.user_id == user_id]
 
+    def media_readout(self, conversation_id: str, since: int = 0) -> dict[str, Any]:
+        """The call's WebRTC media as Genesys received it, frame by frame (see ``MediaPeer``)."""
+        peer = self._emu.media_peers.get(conversation_id)
+        if peer is None:
+            raise ApiError("not.found")
+        return peer.readout(since)
+
     def state(self) -> dict[str, Any]:
         """A snapshot for people and tools."""
         emu = self._emu
@@ -340,6 +348,7 @@ class Control:
             app.router.add_post(f"/_emulator/{path}", self._handler(action))
         app.router.add_get("/_emulator/audit", self._audit)
         app.router.add_get("/_emulator/state", self._state)
+        app.router.add_get("/_emulator/calls/{conversation_id}/media", self._media)
 
     def _handler(self, action: Action) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handle(request: web.Request) -> web.Response:
@@ -372,6 +381,13 @@ class Control:
 
     async def _state(self, request: web.Request) -> web.Response:
         return web.json_response(self.state())
+
+    async def _media(self, request: web.Request) -> web.Response:
+        try:
+            since = int(request.query.get("since", "0"))
+        except ValueError as err:
+            raise ApiError("bad.request", reason="since must be a frame index") from err
+        return web.json_response(self.media_readout(_call(request), since))
 
 
 @contextmanager

@@ -10,7 +10,7 @@ request is written to the audit log.
 
 import json
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -28,6 +28,9 @@ from .ratelimit import RateLimiter
 from .state import AGENT_PERMISSIONS, AuditRecord, OAuthClient, Org, User, new_id, utcnow
 from .streaming.gateway import SoftphoneGateway
 from .streaming.service import StreamingService
+
+if TYPE_CHECKING:  # aiortc is imported only when a WebRTC call starts
+    from .media_peer import MediaPeer
 
 API_PREFIX = "/api/v2/"
 SHUTDOWN_TIMEOUT = 2.0
@@ -67,6 +70,8 @@ class Emulator:
         self.api = PlatformApi(org, self.tokens, self.calls, self.presences)
         self.audit: list[AuditRecord] = []
         self.control = Control(self)
+        self.media_peers: dict[str, MediaPeer] = {}
+        """The WebRTC media peer of each softphone call, by conversation id."""
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -99,6 +104,8 @@ class Emulator:
     async def stop(self) -> None:
         """Close every socket, release hanging requests, stop listening."""
         self.faults.release()
+        while self.media_peers:
+            await self.media_peers.popitem()[1].close()
         await self.gateway.close()
         await self.streaming.close()
         await self.hub.close()

@@ -1,5 +1,5 @@
-"""The agent's WebRTC softphone: Genesys' streaming (XMPP) service, its signalling, a media seam.
+"""The agent's WebRTC softphone: Genesys' streaming signalling and the call's media.
 
-Nothing here imports aiortc or av: the media session is injected (see ``media_protocol``), so
-importing this package costs no more than the rest of the client.
+Nothing here imports aiortc or av; only ``media`` does, and it is imported only when the
+softphone is enabled.
 """
