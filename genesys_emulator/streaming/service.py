@@ -148,6 +148,8 @@ class StreamingService:
             ExternalService(type="stun", host="127.0.0.1", port=3478)
         ]
         self.answer_pings = True
+        # A SASL condition the next login is refused with (then cleared): fault injection.
+        self.refuse_next_login: str | None = None
         self.sessions: dict[str, XmppSession] = {}
         # Every frame the clients sent, as sent: for tests.
         self.received: list[str] = []
@@ -292,8 +294,11 @@ class StreamingService:
             f'<mechanisms xmlns="{NS_SASL}"><mechanism>PLAIN</mechanism></mechanisms>',
         )
         auth = await anext(frames)
+        condition, self.refuse_next_login = self.refuse_next_login, None
         if auth.tag != tag(NS_SASL, "auth") or not self._authenticated(auth, user):
-            await socket.send_str(f'<failure xmlns="{NS_SASL}"><not-authorized/></failure>')
+            condition = "not-authorized"
+        if condition is not None:
+            await socket.send_str(f'<failure xmlns="{NS_SASL}"><{condition}/></failure>')
             return None
         await socket.send_str(f'<success xmlns="{NS_SASL}"/>')
         await self._open(

@@ -8,9 +8,13 @@ from custom_components.genesys_agent.genesys_cloud import (
     AbstractAuth,
     GenesysAuthError,
     GenesysClient,
+    GenesysConnectionError,
 )
 from custom_components.genesys_agent.genesys_cloud.softphone.models import IceServer
-from custom_components.genesys_agent.genesys_cloud.softphone.transport import StreamingTransport
+from custom_components.genesys_agent.genesys_cloud.softphone.transport import (
+    StreamingTransport,
+    iq,
+)
 from genesys_emulator import Emulator
 from genesys_emulator.streaming.service import ExternalService, XmppSession
 
@@ -237,3 +241,63 @@ async def test_stop_closes_the_stream(transport: StreamingTransport, emulator: E
     assert any("xmpp-framing" in text and "close" in text for text in emulator.streaming.received)
     await asyncio.sleep(0.1)
     assert not emulator.streaming.sessions  # and it does not come back
+
+
+async def test_a_retryable_sasl_failure_gets_a_new_channel(
+    transport: StreamingTransport, emulator: Emulator
+) -> None:
+    emulator.streaming.refuse_next_login = "malformed-request"
+    with pytest.raises(GenesysConnectionError):
+        await transport.async_start()
+    await transport.async_start()
+    streaming_channels = [c for c in emulator.hub.channels.values() if c.streaming]
+    assert len(streaming_channels) == 2
+    assert only_session(emulator).channel_id == streaming_channels[-1].id
+
+
+async def test_an_expired_channel_is_replaced_on_reconnect(
+    transport: StreamingTransport, emulator: Emulator
+) -> None:
+    await transport.async_start()
+    first = only_session(emulator)
+    await emulator.control.expire_channels()
+    await emulator.streaming.drop_connections()
+    await until(lambda: emulator.streaming.sessions and only_session(emulator) is not first)
+    second = only_session(emulator)
+    assert second.channel_id != first.channel_id
+    assert second.full_jid == first.full_jid
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '<close xmlns="urn:ietf:params:xml:ns:xmpp-framing"/>',
+        '<stream:error xmlns:stream="http://etherx.jabber.org/streams">'
+        '<system-shutdown xmlns="urn:ietf:params:xml:ns:xmpp-streams"/></stream:error>',
+    ],
+)
+async def test_the_server_ending_the_stream_is_a_reconnect(
+    transport: StreamingTransport, emulator: Emulator, frame: str
+) -> None:
+    await transport.async_start()
+    first = only_session(emulator)
+    await emulator.streaming.send_raw(frame)
+    await until(lambda: emulator.streaming.sessions and only_session(emulator) is not first)
+    await until(lambda: transport.connected)
+
+
+async def test_a_handshake_that_hangs_times_out(
+    client: GenesysClient, auth: EmulatorAuth, emulator: Emulator
+) -> None:
+    transport = quick_transport(client, auth, connect_timeout=0.2)
+    await emulator.control.set_latency(0.5)
+    with pytest.raises(GenesysConnectionError):
+        await transport.async_start()
+    await emulator.control.clear_faults()
+
+
+async def test_sending_without_a_stream_is_a_connection_error(
+    transport: StreamingTransport,
+) -> None:
+    with pytest.raises(GenesysConnectionError):
+        await transport.async_send(iq("get"))

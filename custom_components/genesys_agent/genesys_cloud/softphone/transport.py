@@ -326,21 +326,27 @@ class StreamingTransport:
 
     async def _serve(self) -> None:
         """Read until the socket fails (raises) or Genesys transfers the connection (returns)."""
+        reader = asyncio.create_task(self._read())
         keepalive = asyncio.create_task(self._keep_alive())
         try:
-            while True:
-                element = await self._receive()
-                if element is not None and self._dispatch(element):
-                    _LOGGER.debug("Genesys transfers the streaming connection; reconnecting")
-                    await self._close_socket(send_close=True)
-                    return
+            done, _ = await asyncio.wait({reader, keepalive}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            reader.cancel()
             keepalive.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keepalive
+            await asyncio.gather(reader, keepalive, return_exceptions=True)
+        done.pop().result()  # raises why the stream ended
+        _LOGGER.debug("Genesys transfers the streaming connection; reconnecting")
+        await self._close_socket(send_close=True)
+
+    async def _read(self) -> None:
+        """Dispatch elements until Genesys asks for a connection transfer."""
+        while True:
+            element = await self._receive()
+            if element is not None and self._dispatch(element):
+                return
 
     async def _keep_alive(self) -> None:
-        """Ping every interval; refresh ICE servers after connecting and every 6 h."""
+        """Ping every interval (two unanswered in a row end the stream); refresh ICE servers."""
         missed = 0
         while True:
             if time.monotonic() - self._ice_refreshed_at >= self.ice_refresh_interval:
@@ -354,9 +360,7 @@ class StreamingTransport:
             except GenesysConnectionError:
                 missed += 1
                 if missed >= 2:
-                    _LOGGER.debug("Two pings went unanswered; dropping the streaming socket")
-                    await self._close_socket(send_close=False)
-                    return
+                    raise GenesysConnectionError("two pings went unanswered") from None
 
     async def _refresh_ice_servers(self) -> None:
         turn, stun = await asyncio.gather(
@@ -504,7 +508,8 @@ class StreamingTransport:
         with contextlib.suppress(ClientError, ConnectionError):
             if send_close:
                 await socket.send_str(serialize(build(NS_FRAMING, "close")))
-            await socket.close()
+            # Shielded: a close cut short by a cancellation would leak the connection.
+            await asyncio.shield(socket.close())
 
     def _notify_state(self, connected: bool) -> None:
         if self._state_listener is None:
