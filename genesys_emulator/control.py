@@ -5,7 +5,8 @@ returns). The same operations over HTTP, JSON in and out, never under ``/api/v2`
 
 ======  =========================================  ============================================
 POST    /_emulator/users                           {name, email} → {id, name, email}
-POST    /_emulator/stations                        {userId} → {id, name, userId}
+POST    /_emulator/stations                        {userId, persistent?} → {id, name, userId,
+                                                   persistent}
 POST    /_emulator/calls/inbound                   {userId?, queueName?, ani?} → {conversationId}
 POST    /_emulator/calls/outbound                  {userId?, number?} → {conversationId}
 POST    /_emulator/calls/direct                    {userId?, ani?} → {conversationId}
@@ -35,6 +36,7 @@ POST    /_emulator/faults/latency                  {seconds}
 POST    /_emulator/faults/heartbeats               {enabled: bool}
 POST    /_emulator/faults/clear
 POST    /_emulator/auto-approve                    {enabled: bool}
+POST    /_emulator/webrtc-media                    {enabled: bool}
 GET     /_emulator/audit[?userId=]                 → {entities: [audit records]}
 GET     /_emulator/calls/{id}/media[?since=]       → what Genesys received of the agent's audio
 GET     /_emulator/state                           → users, queues, calls (REST), channels
@@ -94,9 +96,16 @@ class Control:
         """Add a user to the org (ids derive from the email)."""
         return self._emu.org.add_user(name, email, permissions)
 
-    async def create_station(self, user_id: str) -> Station:
-        """Give a user a WebRTC station."""
-        return self._emu.org.add_station(self._user(user_id))
+    async def create_station(self, user_id: str, *, persistent: bool | None = None) -> Station:
+        """Give a user a WebRTC station (if missing); ``persistent``: webRtcPersistentEnabled."""
+        station = self._emu.org.add_station(self._user(user_id))
+        if persistent is not None:
+            station.persistent = persistent
+        return station
+
+    async def set_webrtc_media(self, enabled: bool) -> None:
+        """Calls to WebRTC stations with real media (an aiortc peer each), or signalling only."""
+        self._emu.enable_webrtc_media(enabled)
 
     async def configure_queue(
         self,
@@ -309,7 +318,7 @@ class Control:
 
     def media_readout(self, conversation_id: str, since: int = 0) -> dict[str, Any]:
         """The call's WebRTC media as Genesys received it, frame by frame (see ``MediaPeer``)."""
-        peer = self._emu.media_peers.get(conversation_id)
+        peer = self._emu.media_peer_of(conversation_id)
         if peer is None:
             raise ApiError("not.found")
         return peer.readout(since)
@@ -413,8 +422,16 @@ async def _create_user(c: Control, r: web.Request, b: dict[str, Any]) -> dict[st
 
 
 async def _create_station(c: Control, r: web.Request, b: dict[str, Any]) -> dict[str, Any]:
-    station = await c.create_station(b["userId"])
-    return {"id": station.id, "name": station.name, "userId": station.user_id}
+    persistent = b.get("persistent")
+    station = await c.create_station(
+        b["userId"], persistent=None if persistent is None else bool(persistent)
+    )
+    return {
+        "id": station.id,
+        "name": station.name,
+        "userId": station.user_id,
+        "persistent": station.persistent,
+    }
 
 
 async def _inbound(c: Control, r: web.Request, b: dict[str, Any]) -> dict[str, Any]:
@@ -522,4 +539,5 @@ _ACTIONS: dict[str, Action] = {
     ),
     "faults/clear": lambda c, r, b: c.clear_faults(),
     "auto-approve": lambda c, r, b: c.set_auto_approve(bool(b["enabled"])),
+    "webrtc-media": lambda c, r, b: c.set_webrtc_media(bool(b["enabled"])),
 }
