@@ -14,10 +14,8 @@ from aiohttp import web
 from playwright.async_api import Page, async_playwright
 import pytest
 
-from custom_components.genesys_agent.genesys_cloud.softphone.media import (
-    AiortcMediaSession,
-    AudioSource,
-)
+from custom_components.genesys_agent.genesys_cloud.softphone.media import AiortcMediaSession
+from custom_components.genesys_agent.genesys_cloud.softphone.models import AudioSource
 from genesys_emulator.loopback_ice import candidate_addresses, is_loopback
 
 from .conftest import CHROMIUM_ARGS

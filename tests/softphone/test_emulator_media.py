@@ -6,10 +6,8 @@ from typing import Any
 from aiohttp import ClientSession
 import pytest
 
-from custom_components.genesys_agent.genesys_cloud.softphone.media import (
-    AiortcMediaSession,
-    AudioSource,
-)
+from custom_components.genesys_agent.genesys_cloud.softphone.media import AiortcMediaSession
+from custom_components.genesys_agent.genesys_cloud.softphone.models import AudioSource
 from genesys_emulator import Emulator
 from genesys_emulator.loopback_ice import is_loopback
 from genesys_emulator.media_peer import MediaPeer, agent_muted
