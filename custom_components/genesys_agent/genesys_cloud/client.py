@@ -67,6 +67,11 @@ class GenesysClient:
         self._auth = auth
         self.request_timeout = request_timeout
 
+    @property
+    def auth(self) -> AbstractAuth:
+        """Where the tokens come from (the softphone's streaming login uses them too)."""
+        return self._auth
+
     async def _request(
         self,
         method: str,

@@ -12,7 +12,6 @@ import pytest
 from custom_components.genesys_agent.genesys_cloud import (
     AgentSession,
     CallState,
-    GenesysClient,
     GenesysNoActiveCallError,
 )
 from custom_components.genesys_agent.genesys_cloud.exceptions import GenesysAudioDeviceError
@@ -28,7 +27,6 @@ from genesys_emulator.loopback_ice import candidate_addresses, is_loopback
 from genesys_emulator.media_peer import MediaPeer, ReceivedFrame
 
 from ...softphone.conftest import live_peer_connections
-from ..conftest import EmulatorAuth
 from ..helpers import until
 
 AUDIBLE_DBFS = -30.0
@@ -39,7 +37,7 @@ MakePhone = Callable[..., Awaitable[Softphone]]
 
 @pytest.fixture
 async def make_phone(
-    emulator: Emulator, session: AgentSession, auth: EmulatorAuth, loopback_webrtc: None
+    emulator: Emulator, session: AgentSession, loopback_webrtc: None
 ) -> AsyncGenerator[MakePhone]:
     """Start softphones on the demo agent's session (a 440 Hz tone, answering every call)."""
     emulator.enable_webrtc_media()
@@ -50,7 +48,7 @@ async def make_phone(
     async def make(**options: object) -> Softphone:
         settings = {"source": AudioSource.tone(440), "answer_mode": AnswerMode.ALWAYS} | options
         phone = Softphone(
-            session, auth, SoftphoneOptions(**settings), ping_interval=1.0, backoff_initial=0.05
+            session, SoftphoneOptions(**settings), ping_interval=1.0, backoff_initial=0.05
         )
         phones.append(phone)
         assert await phone.async_start()
@@ -282,12 +280,12 @@ async def test_a_capture_device_that_cannot_open_fails_the_media_and_names_it(
 
 
 async def test_no_softphone_without_a_webrtc_station(
-    emulator: Emulator, session: AgentSession, auth: EmulatorAuth, client: GenesysClient
+    emulator: Emulator, session: AgentSession
 ) -> None:
     emulator.demo_agent.station_id = None
     await session.async_stop()
     await session.async_start()  # reads the agent again: no station now
-    phone = Softphone(session, auth, SoftphoneOptions())
+    phone = Softphone(session, SoftphoneOptions())
 
     assert not await phone.async_start()
     assert not phone.running

@@ -44,7 +44,6 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..auth import AbstractAuth
 from ..exceptions import GenesysError, GenesysMediaError, GenesysNoActiveCallError
 from ..models import CallState, Station
 from ..session import AgentSession
@@ -149,7 +148,6 @@ class Softphone:
     def __init__(
         self,
         session: AgentSession,
-        auth: AbstractAuth,
         options: SoftphoneOptions,
         *,
         listener: Callable[[], None] | None = None,
@@ -158,7 +156,6 @@ class Softphone:
     ) -> None:
         """Prepare; ``async_start`` registers the phone. ``listener`` hears every change."""
         self._session = session
-        self._auth = auth
         self.options = options
         self._listener = listener
         self._media_factory = media_factory
@@ -221,7 +218,7 @@ class Softphone:
             self._media_factory = _aiortc_media
         transport = StreamingTransport(
             self._session.client,
-            self._auth,
+            self._session.client.auth,
             state_listener=lambda _: self._notify(),
             **self._transport_options,
         )
