@@ -226,6 +226,13 @@ def memory_added() -> None:
     )
 
 
+async def softphone_whole() -> None:
+    """The softphone end to end: a press through the phone and the session (bench_phone)."""
+    from ..softphone.bench_phone import measured_apart as phone_measured_apart  # noqa: PLC0415
+
+    rows.extend(await asyncio.to_thread(phone_measured_apart))
+
+
 def print_table() -> None:
     width = max(len(r["figure"]) for r in rows)
     print("\n" + f"{'figure':<{width}}  {'met':<4} value (target)")
@@ -254,4 +261,5 @@ async def test_benchmarks(
     parsing(emulator, live_call)
     memory_added()
     rows.extend(await asyncio.to_thread(measured_apart))
+    await softphone_whole()
     print_table()

@@ -266,6 +266,9 @@ async def test_a_manual_phone_takes_the_call_when_told(
 
     await until(lambda: session.snapshot.agent_state.call_state is CallState.CONNECTED, 10)
     await until(lambda: phone.media_state is MediaState.CONNECTED, 10)
+    peer = await peer_of(emulator, conversation_id)
+    # Heard: DTLS is done too (aiortc starts a sender after a close that beats its handshake).
+    await until(lambda: len(peer.frames) > 5, 10)
 
 
 async def test_a_capture_device_that_cannot_open_fails_the_media_and_names_it(

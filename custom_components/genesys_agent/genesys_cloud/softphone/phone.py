@@ -283,6 +283,7 @@ class Softphone:
         """
         if not muted:
             await self._session.async_set_mute(False)
+            self._apply_gate(self._session.snapshot)  # confirmed: open before the switch says so
             return
         self._mute_presses += 1
         self._apply_gate(self._session.snapshot)
