@@ -114,7 +114,7 @@ class CustomerVoice(MediaStreamTrack):
         """A tone at ``frequency`` Hz."""
         super().__init__()
         self._step = 2 * math.pi * frequency / SAMPLE_RATE
-        self._sent = 0
+        self.frames_sent = 0
         self._start: float | None = None
 
     @override
@@ -125,8 +125,8 @@ class CustomerVoice(MediaStreamTrack):
         if self._start is None:
             self._start = loop.time()
         else:
-            await asyncio.sleep(self._start + self._sent * FRAME_SECONDS - loop.time())
-        first = self._sent * SAMPLES_PER_FRAME
+            await asyncio.sleep(self._start + self.frames_sent * FRAME_SECONDS - loop.time())
+        first = self.frames_sent * SAMPLES_PER_FRAME
         samples = array(
             "h",
             (
@@ -138,7 +138,7 @@ class CustomerVoice(MediaStreamTrack):
         frame.planes[0].update(samples.tobytes())
         frame.pts, frame.sample_rate = first, SAMPLE_RATE
         frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
-        self._sent += 1
+        self.frames_sent += 1
         return frame
 
 
@@ -179,6 +179,11 @@ class MediaPeer:
         self.offers = 0
 
     @property
+    def frames_sent(self) -> int:
+        """Frames of the customer's voice sent so far."""
+        return 0 if self._voice is None else self._voice.frames_sent
+
+    @property
     def peer_connection(self) -> RTCPeerConnection | None:
         """The live connection (the same one across renegotiations)."""
         return self._pc
@@ -217,16 +222,19 @@ class MediaPeer:
     async def add_remote_candidate(
         self, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
     ) -> None:
-        """A candidate trickled by the agent; ``""`` ends them."""
+        """A candidate trickled by the agent; ``""`` ends them; one that cannot be used, ignored."""
         assert self._pc is not None, "offer first"
         text = candidate.strip().removeprefix("a=").removeprefix("candidate:")
-        if not text or text == "end-of-candidates":
-            await self._pc.addIceCandidate(None)
-            return
-        parsed = candidate_from_sdp(text)
-        parsed.sdpMid = sdp_mid
-        parsed.sdpMLineIndex = sdp_mline_index if sdp_mid or sdp_mline_index else 0
-        await self._pc.addIceCandidate(parsed)
+        try:
+            if not text or text == "end-of-candidates":
+                await self._pc.addIceCandidate(None)
+                return
+            parsed = candidate_from_sdp(text)
+            parsed.sdpMid = sdp_mid
+            parsed.sdpMLineIndex = sdp_mline_index if sdp_mid or sdp_mline_index else 0
+            await self._pc.addIceCandidate(parsed)
+        except Exception as err:  # a client's garbage must not break the emulated gateway
+            _LOGGER.debug("Ignored a candidate: %r", err)
 
     async def close(self) -> None:
         """End the session's media."""
@@ -261,6 +269,7 @@ class MediaPeer:
             "connectionState": "closed" if pc is None else pc.connectionState,
             "toneHz": self.tone_hz,
             "offers": self.offers,
+            "framesSent": self.frames_sent,
             "framesReceived": self.frames_received,
             "framesDropped": self.frames_dropped,
             "selectedPair": None if pair is None else {"local": pair[0], "remote": pair[1]},

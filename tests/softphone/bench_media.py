@@ -10,7 +10,6 @@ import asyncio
 from dataclasses import dataclass
 import json
 import os
-from pathlib import Path
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,8 @@ from custom_components.genesys_agent.genesys_cloud.softphone.models import Audio
 from genesys_emulator.loopback_ice import pin_ice_to_loopback
 from genesys_emulator.media_peer import MediaPeer, ReceivedFrame
 
-ROOT = Path(__file__).resolve().parents[2]
+from .helpers import ROOT, run_python
+
 BELOW_DBFS = -60.0
 AUDIBLE_DBFS = -30.0
 CYCLES = 20
@@ -161,15 +161,8 @@ print(rss() - before, time.perf_counter() - started)
 
 def import_cost() -> tuple[float, float]:
     """RSS (MB) and seconds added by importing the media module (aiortc, av) when enabled."""
-    output = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", IMPORT_COST],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    ).stdout.split()
-    return float(output[0]), float(output[1])
+    memory, seconds = run_python("-c", IMPORT_COST).split()
+    return float(memory), float(seconds)
 
 
 def _spread(values: list[float]) -> str:
@@ -245,15 +238,7 @@ async def softphone_rows() -> list[dict[str, Any]]:
 
 def measured_apart() -> list[dict[str, Any]]:
     """``softphone_rows()`` from a fresh interpreter (blocking: call it in a thread)."""
-    output = subprocess.run(  # noqa: S603 - this interpreter, a fixed module
-        [sys.executable, "-m", "tests.softphone.bench_media"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    ).stdout
-    rows: list[dict[str, Any]] = json.loads(output)
+    rows: list[dict[str, Any]] = json.loads(run_python("-m", "tests.softphone.bench_media"))
     return rows
 
 

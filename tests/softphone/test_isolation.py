@@ -2,14 +2,12 @@
 
 import os
 from pathlib import Path
-import subprocess
-import sys
 
 import pytest
 
 from custom_components.genesys_agent.genesys_cloud.softphone.media import ensure_alsa_config
 
-ROOT = Path(__file__).resolve().parents[2]
+from .helpers import run_python
 
 IMPORT_EVERYTHING_BUT_MEDIA = """
 import importlib, pkgutil, sys
@@ -23,15 +21,7 @@ print(len(names), *sorted(m for m in ("aiortc", "av", "aioice") if m in sys.modu
 
 
 def test_nothing_but_the_media_module_imports_aiortc_or_av() -> None:
-    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", IMPORT_EVERYTHING_BUT_MEDIA],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    count, *webrtc = result.stdout.split()
+    count, *webrtc = run_python("-c", IMPORT_EVERYTHING_BUT_MEDIA).split()
     assert int(count) > 10  # the integration, the client and the softphone's other modules
     assert webrtc == []
 
@@ -47,17 +37,8 @@ print(os.environ["ALSA_CONFIG_DIR"])
 @pytest.mark.skipif(not Path("/usr/share/alsa/alsa.conf").is_file(), reason="no alsa-lib config")
 def test_an_alsa_device_opens_without_the_user_setting_alsa_config_dir() -> None:
     # PyAV's libasound alone looks for its configuration at a build-time path and fails.
-    env = {k: v for k, v in os.environ.items() if k != "ALSA_CONFIG_DIR"}
-    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", PLAY_TO_ALSA_NULL],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    assert result.stdout.strip() == "/usr/share/alsa"
+    output = run_python("-c", PLAY_TO_ALSA_NULL, without=frozenset({"ALSA_CONFIG_DIR"}))
+    assert output.strip() == "/usr/share/alsa"
 
 
 def test_the_users_alsa_config_dir_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,8 @@ Choices where the reference is silent or aiortc differs from a browser:
 - aiortc has no ICE restart: an offer with new ICE credentials is silently answered with the old
   ones. ``answer`` refuses such an offer; the caller checks ``restarts_ice`` (or
   ``offer_restarts_ice``) first and answers a re-invite with a new ``AiortcMediaSession``.
+- Remote candidates must be IP addresses: a hostname (an mDNS ``.local`` name, which Genesys'
+  media servers do not use) is dropped rather than resolved by multicast on the user's network.
 - The incoming track is always read (to an ALSA output or drained): an unread track grows
   memory by about 1 MB/s.
 - PyAV's bundled libasound looks for its configuration at a build-time path; ``ALSA_CONFIG_DIR``
@@ -24,9 +26,11 @@ aiortc and av are imported here only; nothing imports this module unless the sof
 
 from array import array
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 import fractions
+from ipaddress import ip_address
 import logging
 import math
 import os
@@ -61,6 +65,7 @@ FRAME_SECONDS = SAMPLES_PER_FRAME / SAMPLE_RATE
 CHANNELS = 2
 _BYTES_PER_FRAME = SAMPLES_PER_FRAME * CHANNELS * 2
 _TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
+_EARLY_CANDIDATES_KEPT = 32
 _TONE_AMPLITUDE = 8000  # about -12 dBFS peak: clearly audible, far from clipping
 # Where distributions install alsa-lib's configuration (alsa.conf and its cards/ and pcm/).
 _ALSA_CONFIG_DIRS = ("/usr/share/alsa", "/usr/local/share/alsa", "/etc/alsa")
@@ -307,7 +312,9 @@ class AiortcMediaSession:
         self._playing: asyncio.Task[None] | None = None
         self._muted = False
         self._remote_offer: str | None = None
-        self._early_candidates: list[tuple[str, str | None, int | None]] = []
+        self._early_candidates: deque[tuple[str, str | None, int | None]] = deque(
+            maxlen=_EARLY_CANDIDATES_KEPT
+        )
         self.frames_played = 0
 
     # ------------------------------------------------------------------ signalling side
@@ -317,15 +324,23 @@ class AiortcMediaSession:
         return self._remote_offer is not None and offer_restarts_ice(self._remote_offer, offer_sdp)
 
     async def answer(self, offer_sdp: str, ice_servers: list[IceServer]) -> str:
-        """Answer an offer (the first, or a renegotiation); the SDP carries every candidate."""
+        """Answer an offer (the first, or a renegotiation); the SDP carries every candidate.
+
+        ``ice_servers`` configure the connection made for the first offer.
+        """
         if self.restarts_ice(offer_sdp):
             raise GenesysMediaError("the offer restarts ICE: answer it with a new media session")
         pc = self._pc or self._start(ice_servers)
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            offer = RTCSessionDescription(sdp=_ip_candidates_only(offer_sdp), type="offer")
+            await pc.setRemoteDescription(offer)
             await pc.setLocalDescription(await pc.createAnswer())
-        except (ValueError, AssertionError) as err:
-            raise GenesysMediaError(f"cannot answer the offer: {err}") from err
+        except Exception as err:
+            # The offer comes off the wire, and aiortc meets a malformed one with whatever its
+            # parser trips on (ValueError, AttributeError, RuntimeError, ...).
+            if self._remote_offer is None:
+                await self.close()  # nothing was established: start afresh on the next offer
+            raise GenesysMediaError(f"cannot answer the offer: {err!r}") from err
         self._remote_offer = offer_sdp
         for early in self._early_candidates:
             await self.add_remote_candidate(*early)
@@ -335,24 +350,29 @@ class AiortcMediaSession:
     async def add_remote_candidate(
         self, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
     ) -> None:
-        """Add a trickled remote candidate; ``""`` ends them. One that cannot be read is dropped."""
+        """Add a trickled remote candidate; ``""`` ends them. One that cannot be used is dropped.
+
+        Candidates that arrive before the offer are kept (the newest few) until it is answered.
+        """
         if self._remote_offer is None:
             self._early_candidates.append((candidate, sdp_mid, sdp_mline_index))
             return
         assert self._pc is not None
         text = candidate.strip().removeprefix("a=").removeprefix("candidate:")
-        if not text or text == "end-of-candidates":
-            await self._pc.addIceCandidate(None)
-            return
         try:
+            if not text or text == "end-of-candidates":
+                await self._pc.addIceCandidate(None)
+                return
             parsed = candidate_from_sdp(text)
+            if not _is_ip(parsed.ip):
+                _LOGGER.debug("Dropped a remote candidate that names a host, not an address")
+                return
             parsed.sdpMid = sdp_mid
-            parsed.sdpMLineIndex = (
-                0 if sdp_mid is None and sdp_mline_index is None else (sdp_mline_index)
-            )
+            no_line = sdp_mid is None and sdp_mline_index is None
+            parsed.sdpMLineIndex = 0 if no_line else sdp_mline_index  # one audio m-line
             await self._pc.addIceCandidate(parsed)
-        except (AssertionError, ValueError, IndexError) as err:
-            _LOGGER.debug("Dropped a remote candidate that cannot be read: %s", err)
+        except Exception as err:  # off the wire: whatever aiortc trips on (AssertionError, ...)
+            _LOGGER.debug("Dropped a remote candidate that cannot be used: %r", err)
 
     async def close(self) -> None:
         """Hang up the media: the connection, the source, the output. Safe to call twice."""
@@ -370,6 +390,7 @@ class AiortcMediaSession:
             self._playback.close()
             self._playback = None
         self._remote_offer = None
+        self._early_candidates.clear()
 
     # ------------------------------------------------------------------ the call
 
@@ -385,13 +406,8 @@ class AiortcMediaSession:
 
     @property
     def last_transition(self) -> GateTransition | None:
-        """The gate's latest mute or unmute, timed."""
+        """The gate's latest mute or unmute, timed (for a benchmark that did not call it)."""
         return None if self._gate is None else self._gate.last_transition
-
-    @property
-    def frames_sent(self) -> int:
-        """Frames handed to the encoder so far."""
-        return 0 if self._gate is None else self._gate.frames_sent
 
     async def stats(self) -> MediaStats:
         """ICE state, codec, packets each way, the source; no addresses."""
@@ -482,6 +498,23 @@ def _usable_ice_url(url: str) -> bool:
         _LOGGER.debug("Ignored an ICE server URL aiortc cannot use: %s", url.split("?")[0])
         return False
     return True
+
+
+def _is_ip(address: str) -> bool:
+    try:
+        ip_address(address)
+    except ValueError:
+        return False
+    return True
+
+
+def _ip_candidates_only(sdp: str) -> str:
+    """The SDP without ``a=candidate`` lines whose address is a host name."""
+    return "".join(
+        line
+        for line in sdp.splitlines(keepends=True)
+        if not line.startswith("a=candidate:") or len(line.split()) < 5 or _is_ip(line.split()[4])
+    )
 
 
 def _first_codec(sdp: str) -> str | None:
