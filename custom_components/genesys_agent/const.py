@@ -15,7 +15,6 @@ CONF_SHOW_CALLER_NUMBER: Final = "show_caller_number"
 CUSTOM_REGION: Final = "custom"
 
 # Redirect URI a user registers on their Genesys Cloud OAuth client.
-MY_REDIRECT_URL: Final = "https://my.home-assistant.io/redirect/oauth"
 
 # Entry options of the WebRTC softphone (Home Assistant as the agent's Genesys phone).
 CONF_SOFTPHONE: Final = "softphone"

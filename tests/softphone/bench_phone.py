@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 from pathlib import Path
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,7 +38,9 @@ from custom_components.genesys_agent.genesys_cloud.softphone.phone import (
     SoftphoneOptions,
 )
 from genesys_emulator import Emulator
+from genesys_emulator.cli import TOKEN_VARIABLE
 from genesys_emulator.config import EmulatorConfig
+from genesys_emulator.control import TOKEN_HEADER
 from genesys_emulator.loopback_ice import pin_ice_to_loopback
 from genesys_emulator.testing import login_with_pkce
 
@@ -56,13 +57,6 @@ def _rss_mb() -> float:
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGESIZE") / 2**20
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 async def _until(condition: Any, within: float = 20.0) -> None:
     deadline = time.monotonic() + within
     while not condition():
@@ -74,14 +68,23 @@ async def _until(condition: Any, within: float = 20.0) -> None:
 class FarEnd:
     """The emulator's media readout of one call, over its control API."""
 
-    def __init__(self, http: aiohttp.ClientSession, base_url: str, conversation_id: str) -> None:
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        base_url: str,
+        conversation_id: str,
+        headers: dict[str, str],
+    ) -> None:
         self._http = http
         self._url = f"{base_url}/_emulator/calls/{conversation_id}/media"
+        self._headers = headers
 
     async def frame(self, since: int, condition: Any) -> dict[str, Any]:
         """The first frame from ``since`` on that meets ``condition``, once it arrived."""
         while True:
-            async with self._http.get(self._url, params={"since": str(since)}) as response:
+            async with self._http.get(
+                self._url, params={"since": str(since)}, headers=self._headers
+            ) as response:
                 frames = (await response.json())["frames"]
             for frame in frames:
                 if condition(frame):
@@ -105,6 +108,7 @@ async def phone_rows(base_url: str) -> list[dict[str, Any]]:
             base_url=base_url, demo_client=SimpleNamespace(id=EmulatorConfig().demo_client_id)
         ),
     )
+    control = {TOKEN_HEADER: os.environ[TOKEN_VARIABLE]}
     async with aiohttp.ClientSession() as http:
         auth = EmulatorAuth(http, emulator, await login_with_pkce(http, emulator))
         client = GenesysClient(http, custom_environment(base_url), auth)
@@ -117,11 +121,13 @@ async def phone_rows(base_url: str) -> list[dict[str, Any]]:
         )
         try:
             await phone.async_start()
-            async with http.post(f"{base_url}/_emulator/calls/inbound", json={}) as response:
+            async with http.post(
+                f"{base_url}/_emulator/calls/inbound", json={}, headers=control
+            ) as response:
                 conversation_id = (await response.json())["conversationId"]
             await _until(lambda: phone.media_state is MediaState.CONNECTED)
             await _until(lambda: session.snapshot.agent_state.call_state is CallState.CONNECTED)
-            far = FarEnd(http, base_url, conversation_id)
+            far = FarEnd(http, base_url, conversation_id, control)
             await far.frame(0, lambda f: f["index"] >= 25)
             added = _rss_mb() - before
             rows = await _mute_rows(phone, far)
@@ -241,36 +247,49 @@ def _row(figure: str, value: str, target: str, met: bool | None) -> dict[str, An
     return {"figure": figure, "value": value, "target": target, "met": met}
 
 
+# The emulator of the run, in its own process (no control file left for ``ctl``: not the demo's).
+EMULATOR = """
+import asyncio, json, sys
+from genesys_emulator import Emulator, EmulatorConfig
+
+async def main():
+    emulator = Emulator(EmulatorConfig(auto_approve=True, control_api=True, webrtc_media=True))
+    await emulator.start()
+    print(json.dumps([emulator.base_url, emulator.control.token]), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    await emulator.stop()
+
+asyncio.run(main())
+"""
+
+
 def measured_apart() -> list[dict[str, Any]]:
     """``phone_rows()`` from a fresh interpreter, the emulator in a third (blocking)."""
-    port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    emulator = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed module
-        [
-            *(sys.executable, "-m", "genesys_emulator", "--port", str(port)),
-            *("--auto-approve", "--control", "--webrtc-media"),
-        ],
+    emulator = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", EMULATOR],
         cwd=ROOT,
         env=env,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert emulator.stdin is not None
+    assert emulator.stdout is not None
     try:
-        assert emulator.stdout is not None
-        for line in emulator.stdout:  # the banner is printed once it listens
-            if "API:" in line:
-                break
+        base_url, token = json.loads(emulator.stdout.readline())
         output = subprocess.run(  # noqa: S603 - this interpreter, a fixed module
-            [sys.executable, "-m", "tests.softphone.bench_phone", f"http://127.0.0.1:{port}"],
+            [sys.executable, "-m", "tests.softphone.bench_phone", base_url],
             capture_output=True,
             text=True,
             check=True,
             cwd=ROOT,
-            env=env,
+            env={**env, TOKEN_VARIABLE: token},
         ).stdout
     finally:
-        emulator.terminate()
-        emulator.wait(timeout=10)
+        emulator.stdin.write("stop\n")
+        emulator.stdin.flush()
+        emulator.wait(timeout=30)
     rows: list[dict[str, Any]] = json.loads(output)
     return rows
 
