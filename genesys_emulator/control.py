@@ -424,6 +424,8 @@ class Control:
         return web.json_response(self.state())
 
     async def _media(self, request: web.Request) -> web.Response:
+        if (refusal := self._refusal(request)) is not None:
+            return refusal
         try:
             since = int(request.query.get("since", "0"))
         except ValueError as err:

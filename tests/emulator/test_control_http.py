@@ -219,7 +219,7 @@ async def test_a_web_page_cannot_drive_the_emulator(
         async with session.post(answer, data=body, headers=headers) as response:
             assert response.status == status, headers
             assert (await response.json())["status"] == status
-    for path in ("state", "audit"):
+    for path in ("state", "audit", f"calls/{conversation_id}/media"):
         async with session.get(f"{emulator.base_url}/_emulator/{path}") as response:
             assert response.status == 401
     [conversation] = emulator.control.state()["conversations"]

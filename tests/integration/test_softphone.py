@@ -29,10 +29,10 @@ from genesys_emulator import Emulator
 from genesys_emulator.loopback_ice import is_loopback
 from genesys_emulator.media_peer import MediaPeer
 
+from ..softphone.helpers import AUDIBLE_DBFS
 from .conftest import MUTE, emulator_muted, wait_for
 
 MEDIA = "sensor.jane_agent_softphone_media"
-AUDIBLE_DBFS = -30.0
 SOFTPHONE_ON = {
     "softphone": True,
     "softphone_capture": "tone",

@@ -11,15 +11,16 @@ from custom_components.genesys_agent.genesys_cloud.softphone.models import Audio
 from genesys_emulator import Emulator
 from genesys_emulator.loopback_ice import is_loopback
 from genesys_emulator.media_peer import MediaPeer, agent_muted
+from genesys_emulator.testing import control_headers
 
 from .conftest import connect
 from .helpers import AUDIBLE_DBFS, wait_for
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[ClientSession]:
-    """A client for the control API."""
-    async with ClientSession() as session:
+async def http(emulator: Emulator) -> AsyncIterator[ClientSession]:
+    """A client for the control API, with the run's token."""
+    async with ClientSession(headers=control_headers(emulator)) as session:
         yield session
 
 

@@ -24,12 +24,12 @@ from custom_components.genesys_agent.genesys_cloud.softphone.phone import (
 )
 from genesys_emulator import Emulator
 from genesys_emulator.loopback_ice import candidate_addresses, is_loopback
-from genesys_emulator.media_peer import MediaPeer, ReceivedFrame
+from genesys_emulator.media_peer import MediaPeer
 
 from ...softphone.conftest import live_peer_connections
+from ...softphone.helpers import AUDIBLE_DBFS, frames_through
 from ..helpers import until
 
-AUDIBLE_DBFS = -30.0
 SILENT_DBFS = -60.0
 
 MakePhone = Callable[..., Awaitable[Softphone]]
@@ -64,11 +64,6 @@ async def peer_of(emulator: Emulator, conversation_id: str) -> MediaPeer:
     peer = emulator.media_peer_of(conversation_id)
     assert peer is not None
     return peer
-
-
-async def frames_through(peer: MediaPeer, index: int) -> dict[int, ReceivedFrame]:
-    await until(lambda: any(f.index >= index for f in peer.frames), within=10)
-    return {f.index: f for f in peer.frames}
 
 
 async def talking(emulator: Emulator, session: AgentSession, phone: Softphone) -> str:
