@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings, strategies as st
+
 from custom_components.genesys_agent.genesys_cloud.softphone.devices import (
     AlsaDevice,
     list_alsa_devices,
@@ -28,3 +30,13 @@ def test_cards_and_their_pcm_devices_become_plughw_names_by_card_id(tmp_path: Pa
 
 def test_a_host_without_alsa_has_no_devices(tmp_path: Path) -> None:
     assert list_alsa_devices(tmp_path / "missing") == []
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cards=st.text(), pcm=st.text())
+def test_no_listing_breaks_the_reader(tmp_path: Path, cards: str, pcm: str) -> None:
+    (tmp_path / "cards").write_text(cards, errors="surrogatepass")
+    (tmp_path / "pcm").write_text(pcm, errors="surrogatepass")
+
+    for device in list_alsa_devices(tmp_path):
+        assert device.device.startswith("plughw:CARD=")
