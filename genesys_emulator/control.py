@@ -5,8 +5,7 @@ returns). The same operations over HTTP, JSON in and out, never under ``/api/v2`
 
 ======  =========================================  ============================================
 POST    /_emulator/users                           {name, email} → {id, name, email}
-POST    /_emulator/stations                        {userId, persistent?} → {id, name, userId,
-                                                   persistent}
+POST    /_emulator/stations                        {userId} → {id, name, userId}
 POST    /_emulator/calls/inbound                   {userId?, queueName?, ani?} → {conversationId}
 POST    /_emulator/calls/outbound                  {userId?, number?} → {conversationId}
 POST    /_emulator/calls/direct                    {userId?, ani?} → {conversationId}
@@ -37,9 +36,16 @@ POST    /_emulator/faults/heartbeats               {enabled: bool}
 POST    /_emulator/faults/clear
 POST    /_emulator/auto-approve                    {enabled: bool}
 POST    /_emulator/webrtc-media                    {enabled: bool}
+POST    /_emulator/stations/{id}/persistent        {enabled: bool} (webRtcPersistentEnabled)
+POST    /_emulator/streaming/ice-servers           {services: [{type, host, port, transport?,
+                                                   username?, password?}]} (extdisco's answer)
+POST    /_emulator/streaming/drop                  → {count}
+POST    /_emulator/streaming/raw                   {text, userId?} → {count}
+POST    /_emulator/streaming/auto-answer           {userId, enabled: bool}
 GET     /_emulator/audit[?userId=]                 → {entities: [audit records]}
 GET     /_emulator/calls/{id}/media[?since=]       → what Genesys received of the agent's audio
-GET     /_emulator/state                           → users, queues, calls (REST), channels
+GET     /_emulator/state                           → users, queues, calls (REST shapes), channels,
+                                                   streams, softphoneSessions
 ======  =========================================  ============================================
 
 Every request must carry the run's token (``emulator.control.token``, random per run; the demo
@@ -75,6 +81,7 @@ from .state import (
     User,
     utcnow,
 )
+from .streaming.service import ExternalService
 
 if TYPE_CHECKING:
     from .server import Emulator
@@ -107,12 +114,9 @@ class Control:
         """Add a user to the org (ids derive from the email)."""
         return self._emu.org.add_user(name, email, permissions)
 
-    async def create_station(self, user_id: str, *, persistent: bool | None = None) -> Station:
-        """Give a user a WebRTC station (if missing); ``persistent``: webRtcPersistentEnabled."""
-        station = self._emu.org.add_station(self._user(user_id))
-        if persistent is not None:
-            station.persistent = persistent
-        return station
+    async def create_station(self, user_id: str) -> Station:
+        """Give a user a WebRTC station."""
+        return self._emu.org.add_station(self._user(user_id))
 
     async def set_webrtc_media(self, enabled: bool) -> None:
         """Calls to WebRTC stations with real media (an aiortc peer each), or signalling only."""
@@ -321,6 +325,36 @@ class Control:
         """Write any text frame to every socket (of a user); returns how many got it."""
         return await self._emu.hub.send_raw(text, user_id)
 
+    # ------------------------------------------------------------------ softphone
+
+    async def set_station_persistent(self, station_id: str, enabled: bool) -> None:
+        """Turn the station's persistent connection (``webRtcPersistentEnabled``) on or off."""
+        station = self._emu.org.stations.get(station_id)
+        if station is None:
+            raise ApiError("not.found")
+        station.persistent = enabled
+
+    async def set_ice_servers(self, services: list[ExternalService]) -> None:
+        """What extdisco hands out from now on (no STUN: clients go relay-only)."""
+        self._emu.streaming.services = services
+
+    async def drop_streaming(self) -> int:
+        """Cut every streaming (XMPP) socket without a close."""
+        return await self._emu.streaming.drop_connections()
+
+    async def send_raw_stanza(self, text: str, user_id: str | None = None) -> int:
+        """Write any frame to every streaming socket (of a user)."""
+        return await self._emu.streaming.send_raw(text, user_id)
+
+    async def set_auto_answer(self, user_id: str, enabled: bool) -> None:
+        """Whether the user's inbound calls are proposed with ``inin-autoanswer``."""
+        users = self._emu.gateway.auto_answer_users
+        user = self._user(user_id)
+        if enabled:
+            users.add(user.id)
+        else:
+            users.discard(user.id)
+
     # ------------------------------------------------------------------ reading
 
     def audit_log(self, user_id: str | None = None) -> list[AuditRecord]:
@@ -357,6 +391,24 @@ class Control:
             "channels": [
                 {"id": c.id, "userId": c.user_id, "topics": c.topics, "connected": c.connected}
                 for c in emu.hub.channels.values()
+            ],
+            "streams": [
+                {"userId": s.user.id, "resource": s.resource, "channelId": s.channel_id}
+                for s in emu.streaming.sessions.values()
+            ],
+            "softphoneSessions": [
+                {
+                    "sessionId": s.session_id,
+                    "conversationId": s.conversation_id,
+                    "userId": s.user_id,
+                    "proposes": s.proposes,
+                    "proceeds": s.proceeds,
+                    "answers": len(s.answers),
+                    "infos": s.infos,
+                    "retracted": s.retracted,
+                    "terminatedBy": s.terminated_by,
+                }
+                for s in emu.gateway.sessions.values()
             ],
         }
 
@@ -460,16 +512,8 @@ async def _create_user(c: Control, r: web.Request, b: dict[str, Any]) -> dict[st
 
 
 async def _create_station(c: Control, r: web.Request, b: dict[str, Any]) -> dict[str, Any]:
-    persistent = b.get("persistent")
-    station = await c.create_station(
-        b["userId"], persistent=None if persistent is None else bool(persistent)
-    )
-    return {
-        "id": station.id,
-        "name": station.name,
-        "userId": station.user_id,
-        "persistent": station.persistent,
-    }
+    station = await c.create_station(b["userId"])
+    return {"id": station.id, "name": station.name, "userId": station.user_id}
 
 
 async def _inbound(c: Control, r: web.Request, b: dict[str, Any]) -> dict[str, Any]:
@@ -532,6 +576,17 @@ async def _presence(c: Control, r: web.Request, b: dict[str, Any]) -> None:
         await c.set_presence(_user_id(r), b["systemPresence"])
 
 
+def _external_service(item: dict[str, Any]) -> ExternalService:
+    return ExternalService(
+        type=str(item["type"]),
+        host=str(item["host"]),
+        port=int(item["port"]),
+        transport=str(item.get("transport", "udp")),
+        username=item.get("username"),
+        password=item.get("password"),
+    )
+
+
 async def _counted(count: Awaitable[int]) -> dict[str, int]:
     return {"count": await count}
 
@@ -578,4 +633,13 @@ _ACTIONS: dict[str, Action] = {
     "faults/clear": lambda c, r, b: c.clear_faults(),
     "auto-approve": lambda c, r, b: c.set_auto_approve(bool(b["enabled"])),
     "webrtc-media": lambda c, r, b: c.set_webrtc_media(bool(b["enabled"])),
+    "stations/{station_id}/persistent": lambda c, r, b: c.set_station_persistent(
+        r.match_info["station_id"], bool(b["enabled"])
+    ),
+    "streaming/ice-servers": lambda c, r, b: c.set_ice_servers(
+        [_external_service(item) for item in b["services"]]
+    ),
+    "streaming/drop": lambda c, r, b: _counted(c.drop_streaming()),
+    "streaming/raw": lambda c, r, b: _counted(c.send_raw_stanza(b["text"], b.get("userId"))),
+    "streaming/auto-answer": lambda c, r, b: c.set_auto_answer(b["userId"], bool(b["enabled"])),
 }

@@ -14,7 +14,8 @@ offer with the same ICE credentials). A ``terminate`` from the client hangs the 
 
 Test hooks: ``sdp_over_xmpp`` False proposes Jingle (no ``inin-sdp-over-xmpp``), and nothing
 follows the proceed; ``early_candidates`` trickles the offer's candidates before the offer;
-``propose_again`` and ``resend_offer`` repeat a propose or an offer (same JSON-RPC id).
+``propose_again`` and ``resend_offer`` repeat a propose or an offer (same JSON-RPC id);
+``reinvite`` re-invites a call (new offer, ``reinvite: true``, re-sent until answered).
 
 Choices where the reference is UNCONFIRMED: the call connects when the SDP answer arrives (not
 on ``info active``); the gateway answers no IQ of the client's (the streaming service does);
@@ -240,15 +241,39 @@ class SoftphoneGateway:
                 await self._rpc(session, "iceCandidate", {"sdp": fragment})
 
     async def resend_offer(
-        self, conversation_id: str, session: GatewaySession | None = None
+        self,
+        conversation_id: str,
+        session: GatewaySession | None = None,
+        *,
+        reinvite: bool = False,
     ) -> None:
         """Send the session's current offer (again: the same JSON-RPC id)."""
         session = session or self.session_for(conversation_id)
         assert session is not None
         assert session.offer is not None
         rpc_id, sdp = session.offer
-        params = {"sessionId": session.session_id, "conversationId": session.conversation_id}
-        await self._rpc(session, "offer", {**params, "sdp": sdp}, rpc_id=rpc_id)
+        params: dict[str, Any] = {
+            "sessionId": session.session_id,
+            "conversationId": session.conversation_id,
+            "sdp": sdp,
+        }
+        if reinvite:
+            params["reinvite"] = True
+        await self._rpc(session, "offer", params, rpc_id=rpc_id)
+
+    async def reinvite(self, conversation_id: str, *, attempts: int = 10) -> None:
+        """Re-invite the call's session (``reinvite: true``, the peer's new offer), re-sending
+        the same offer every ``propose_interval`` until it is answered, as the gateway does."""
+        session = self.session_for(conversation_id)
+        assert session is not None
+        assert session.peer is not None
+        session.offer = (str(uuid.uuid4()), await session.peer.offer(self._ice_servers()))
+        answered = len(session.answers)
+        for _ in range(attempts):
+            await self.resend_offer(conversation_id, session, reinvite=True)
+            await asyncio.sleep(self.propose_interval)
+            if len(session.answers) > answered:
+                return
 
     async def _rpc(
         self,

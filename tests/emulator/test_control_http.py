@@ -5,7 +5,7 @@ from typing import Any
 from aiohttp import ClientSession
 
 from genesys_emulator import Emulator, EmulatorConfig
-from genesys_emulator.testing import control_request, login_with_pkce, running_emulator
+from genesys_emulator.testing import control_request, running_emulator
 
 from .helpers import Notifications, participant
 
@@ -171,27 +171,9 @@ async def test_queues_wrap_up_direct_calls_and_presences_over_http(
         assert (status, error["code"]) == (400, "bad.request"), (path, body)
 
 
-async def test_a_station_made_persistent_and_real_media_switched_over_http(
+async def test_real_media_switched_on_and_off_over_http(
     session: ClientSession, emulator: Emulator
 ) -> None:
-    agent = emulator.demo_agent
-    status, station = await _post(
-        session, emulator, "stations", {"userId": agent.id, "persistent": True}
-    )
-    assert status == 200
-    assert station == {
-        "id": agent.station_id,
-        "name": station["name"],
-        "userId": agent.id,
-        "persistent": True,
-    }
-    token = await login_with_pkce(session, emulator)
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
-    async with session.get(
-        f"{emulator.base_url}/api/v2/stations/{agent.station_id}", headers=headers
-    ) as response:
-        assert (await response.json())["webRtcPersistentEnabled"] is True
-
     assert (await _post(session, emulator, "webrtc-media", {"enabled": True}))[0] == 200
     assert emulator.gateway.media_factory is not None
     assert (await _post(session, emulator, "webrtc-media", {"enabled": False}))[0] == 200

@@ -201,7 +201,8 @@ async def test_the_call_ends_cleanly_with_no_peer_connection_left(
 async def test_a_second_call_on_a_persistent_connection_reuses_the_peer_connection(
     emulator: Emulator, session: AgentSession, make_phone: MakePhone
 ) -> None:
-    await emulator.control.create_station(emulator.demo_agent.id, persistent=True)
+    station = await emulator.control.create_station(emulator.demo_agent.id)
+    await emulator.control.set_station_persistent(station.id, True)
     phone = await make_phone()
     assert phone.persistent
     first = await talking(emulator, session, phone)

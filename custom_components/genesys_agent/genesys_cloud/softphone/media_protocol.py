@@ -4,6 +4,9 @@ Genesys' gateway is always the offerer; the softphone answers. One ``MediaSessio
 peer connection: ``answer`` may be called again on it with a renegotiation offer (same ICE
 credentials, Genesys' persistent connection between calls); a re-invite with new ICE
 credentials gets a new session from the factory, and the old one is closed.
+
+``ice_servers`` are what Genesys' extdisco returned; when none of them is a ``stun:`` server,
+Genesys forces TURN and the session must gather relay candidates only (as the SDK does).
 """
 
 from collections.abc import Callable

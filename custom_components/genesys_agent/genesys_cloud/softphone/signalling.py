@@ -268,7 +268,11 @@ class SoftphoneSignalling:
     # ------------------------------------------------------------------ commands
 
     async def proceed(self, session_id: str) -> None:
-        """Take the proposed call on this device (``proceed`` to the gateway)."""
+        """Take the proposed call on this device (``proceed`` to the gateway).
+
+        Raises ``GenesysError`` when the session is no longer known (retracted, ended), and
+        ``GenesysConnectionError`` when the stream is down.
+        """
         session = self._session(session_id)
         session.proceeded = True
         await self._message(session.peer_jid, "proceed", session_id)
@@ -350,6 +354,8 @@ class SoftphoneSignalling:
         """The transport's listener: True for IQs this module takes (no error reply)."""
         name = local_name(element)
         if name == "message":
+            if element.get("type") == "error":
+                return False  # a bounce of what this client sent, not a new request
             for payload in element:
                 if namespace_of(payload) == NS_JINGLE_MESSAGE:
                     self._on_jingle_message(element, payload)

@@ -233,8 +233,14 @@ class StreamingTransport:
 
     async def _new_channel(self) -> None:
         agent, channel = await asyncio.gather(
-            self._client.async_get_me(), self._client.async_create_channel(streaming=True)
+            self._client.async_get_me(),
+            self._client.async_create_channel(streaming=True),
+            return_exceptions=True,  # both finish before either error is raised
         )
+        if isinstance(agent, BaseException):
+            raise agent
+        if isinstance(channel, BaseException):
+            raise channel
         if not agent.jabber_id:
             raise GenesysError("Genesys gave the user no jabber id; no softphone without it")
         self.bare_jid = agent.jabber_id
@@ -315,7 +321,8 @@ class StreamingTransport:
         message = await socket.receive()
         if message.type is not WSMsgType.TEXT:
             raise GenesysConnectionError(f"the streaming websocket ended ({message.type.name})")
-        self._heard = True
+        # Only a bound stream that spoke resets the backoff; a handshake that fails does not.
+        self._heard = self._heard or bool(self.jid)
         try:
             return parse_frame(str(message.data))
         except StanzaError as err:
