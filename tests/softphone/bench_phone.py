@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 from pathlib import Path
-import statistics
 import subprocess
 import sys
 import time
@@ -45,6 +44,7 @@ from genesys_emulator.loopback_ice import pin_ice_to_loopback
 from genesys_emulator.testing import login_with_pkce
 
 from ..client.conftest import EmulatorAuth
+from .bench_media import SPREAD, _spread
 
 ROOT = Path(__file__).resolve().parents[2]
 BELOW_DBFS = -60.0
@@ -92,12 +92,6 @@ class FarEnd:
             await asyncio.sleep(0.02)
 
 
-def _spread(values: list[float]) -> str:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    return f"median {statistics.median(values):.1f} ms, p95 {p95:.1f} ms, max {ordered[-1]:.1f} ms"
-
-
 async def phone_rows(base_url: str) -> list[dict[str, Any]]:
     """Log in, register the softphone, take a call, mute and unmute it; the figures."""
     pin_ice_to_loopback()
@@ -141,15 +135,17 @@ async def phone_rows(base_url: str) -> list[dict[str, Any]]:
         *rows,
         _row(
             "softphone (whole): CPU per active call (phone, signalling, session; emulator apart)",
-            f"{share:.1f} % of one core over {CPU_SECONDS:g} s",
+            "{cpu:.1f} % of one core",
             "≈ 9 % measured in issue 12",
             None,
+            cpu=share,
         ),
         _row(
             "softphone (whole): memory added when enabled (aiortc, the phone, one call)",
-            f"{added:.0f} MB",
+            "{memory:.0f} MB",
             "≈ 68 MB for aiortc/av alone, measured in issue 12",
             None,
+            memory=added,
         ),
     ]
 
@@ -199,52 +195,64 @@ async def _mute_rows(phone: Softphone, far: FarEnd) -> list[dict[str, Any]]:
         audible_ms.append((audible["arrival"] - pressed) * 1000)
     return [
         _row(
-            f"softphone (whole): mute press → first zeroed frame leaving ({CYCLES} presses)",
-            _spread(gate),
+            "softphone (whole): mute press → first zeroed frame leaving",
+            SPREAD,
             "≤ 20 ms (the next frame)",
             max(gate) <= 20,
+            **_spread(gate),
         ),
         _row(
             "softphone (whole): far end below -60 dBFS / exact zero, frames after the first zeroed",
-            f"{max(below_frames)} / {max(zero_frames)} frames at worst",
+            "frame k+{below:.0f} / k+{zero:.0f} at worst",
             "exact zero by k+2",
             max(zero_frames) <= 2,
+            below=max(below_frames),
+            zero=max(zero_frames),
         ),
         _row(
             "softphone (whole): mute press → far end below -60 dBFS",
-            _spread(below_ms),
+            SPREAD,
             "jitter buffer dominated",
             None,
+            **_spread(below_ms),
         ),
         _row(
             "softphone (whole): mute press → far end exact zero",
-            _spread(zero_ms),
+            SPREAD,
             "jitter buffer dominated",
             None,
+            **_spread(zero_ms),
         ),
         _row(
             "softphone (whole): of which leaving → decoded at the far end (aiortc jitter buffer)",
-            _spread(jitter_ms),
+            SPREAD,
             "≈ 80 ms measured for aiortc's receiver",
             None,
+            **_spread(jitter_ms),
         ),
         _row(
             "softphone (whole): unmute press → Genesys confirms (the gate opens then)",
-            _spread(confirm_ms),
+            SPREAD,
             "one REST round trip + the event",
             None,
+            **_spread(confirm_ms),
         ),
         _row(
             "softphone (whole): unmute press → first audible frame at the far end",
-            f"frame +{max(audible_frames)} after the gate opened at worst; {_spread(audible_ms)}",
+            "frame +{frame:.0f} after the gate opened at worst; " + SPREAD,
             "the first unmuted frame",
             max(audible_frames) == 0,
+            frame=max(audible_frames),
+            **_spread(audible_ms),
         ),
     ]
 
 
-def _row(figure: str, value: str, target: str, met: bool | None) -> dict[str, Any]:
-    return {"figure": figure, "value": value, "target": target, "met": met}
+def _row(
+    figure: str, template: str, target: str, met: bool | None, **values: float
+) -> dict[str, Any]:
+    """A row as ``bench_media``'s: a template over its values, met for this run or None."""
+    return {"figure": figure, "template": template, "target": target, "met": met, "values": values}
 
 
 # The emulator of the run, in its own process (no control file left for ``ctl``: not the demo's).
