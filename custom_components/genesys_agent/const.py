@@ -15,3 +15,14 @@ CONF_SHOW_CALLER_NUMBER: Final = "show_caller_number"
 CUSTOM_REGION: Final = "custom"
 
 # Redirect URI a user registers on their Genesys Cloud OAuth client.
+
+# Entry options of the WebRTC softphone (Home Assistant as the agent's Genesys phone).
+CONF_SOFTPHONE: Final = "softphone"
+CONF_SOFTPHONE_CAPTURE: Final = "softphone_capture"
+CONF_SOFTPHONE_PLAYBACK: Final = "softphone_playback"
+CONF_SOFTPHONE_ANSWER: Final = "softphone_answer"
+# Capture values that are no device: a test tone, or silence (a host without a microphone).
+CAPTURE_TONE: Final = "tone"
+CAPTURE_SILENCE: Final = "silence"
+# Playback value that plays nothing (the caller's audio is read and dropped).
+PLAYBACK_NONE: Final = "none"

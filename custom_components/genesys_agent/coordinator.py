@@ -29,6 +29,8 @@ from .genesys_cloud import (
     GenesysSubscriptionError,
     SessionSnapshot,
 )
+from .genesys_cloud.softphone.phone import Softphone
+from .softphone import async_start_softphone
 
 type GenesysAgentConfigEntry = ConfigEntry[GenesysAgentCoordinator]
 
@@ -48,6 +50,8 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
         """Create the coordinator and its (not yet started) session."""
         super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, always_update=False)
         self.session = AgentSession(client, listener=self._async_handle_snapshot)
+        # Home Assistant as the agent's WebRTC phone, when the option is on (softphone.py).
+        self.softphone: Softphone | None = None
         self._was_connected = True
         self._rejected_topics: tuple[ChannelTopic, ...] = ()
 
@@ -56,6 +60,7 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
         """Log in to the realtime session; fail setup with a reason the user can act on."""
         try:
             self.agent = await self.session.async_start()
+            self.softphone = await self._async_start_softphone()
         except GenesysAuthError as err:
             raise translated(ConfigEntryAuthFailed, "authentication_failed") from err
         except GenesysSubscriptionError as err:
@@ -70,6 +75,16 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
 
     async def _async_on_hass_stop(self, event: Event) -> None:
         await self.session.async_stop()
+
+    async def _async_start_softphone(self) -> Softphone | None:
+        """The softphone, if on; a failure to register stops the session too (setup retries)."""
+        try:
+            return await async_start_softphone(
+                self.hass, self.config_entry, self.session, self.async_update_listeners
+            )
+        except BaseException:
+            await self.session.async_stop()
+            raise
 
     @override
     async def _async_update_data(self) -> SessionSnapshot:
@@ -126,7 +141,8 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
     async def async_set_mute(self, muted: bool) -> None:
         """Mute or unmute the agent's live call; raise a translated error the user can read."""
         try:
-            await self.session.async_set_mute(muted)
+            # The softphone gates its outgoing audio too, then sets the same server flag.
+            await (self.softphone or self.session).async_set_mute(muted)
         except GenesysNoActiveCallError as err:
             raise translated(ServiceValidationError, "no_active_call") from err
         except GenesysMuteNotConfirmedError as err:
@@ -143,6 +159,8 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
     async def async_shutdown(self) -> None:
         """Close the websocket and stop reconnecting."""
         await super().async_shutdown()
+        if self.softphone is not None:
+            await self.softphone.async_stop()
         await self.session.async_stop()
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
 

@@ -17,7 +17,10 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """The entry and the live session; participants by an allow-list of non-personal fields."""
     snapshot = entry.runtime_data.data
+    softphone = entry.runtime_data.softphone
     return {
+        # ICE state, codec, packets, the source: the phone reports no address and no id.
+        "softphone": await softphone.async_diagnostics() if softphone is not None else None,
         "entry": {
             "data": async_redact_data(dict(entry.data), TO_REDACT),
             "options": dict(entry.options),
