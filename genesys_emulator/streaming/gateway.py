@@ -15,7 +15,12 @@ offer with the same ICE credentials). A ``terminate`` from the client hangs the 
 Test hooks: ``sdp_over_xmpp`` False proposes Jingle (no ``inin-sdp-over-xmpp``), and nothing
 follows the proceed; ``early_candidates`` trickles the offer's candidates before the offer;
 ``propose_again`` and ``resend_offer`` repeat a propose or an offer (same JSON-RPC id);
-``reinvite`` re-invites a call (new offer, ``reinvite: true``, re-sent until answered).
+``send_jingle_initiate`` sends a Jingle ``session-initiate`` for a session's id;
+``reinvite`` re-invites a call (new offer, ``reinvite: true``, re-sent until answered; with
+``new_peer`` from a new peer connection, so new ICE credentials, the old peer kept until the new
+one hears the agent, at most ``RETIRE_WAIT`` s).
+
+An offer made while its call ended still goes out after the terminate (the two crossed).
 
 Choices where the reference is UNCONFIRMED: the call connects when the SDP answer arrives (not
 on ``info active``); the gateway answers no IQ of the client's (the streaming service does);
@@ -39,6 +44,7 @@ from .service import NS_CLIENT, NS_GENESYS, StreamingService, XmppSession, iq_te
 
 NS_JINGLE_MESSAGE = "urn:xmpp:jingle-message:0"
 RINGING_STATES = frozenset({"alerting", "dialing", "contacting"})
+RETIRE_WAIT = 10.0
 _CANDIDATE = re.compile(r"^a=(candidate:.*)$", re.MULTILINE)
 
 
@@ -54,6 +60,8 @@ class GatewaySession:
     auto_answer: bool
     proceeded_by: str | None = None
     peer: OfferingMediaPeer | None = None
+    # A peer a re-invite replaced, still carrying the call until the new one does.
+    retiring: OfferingMediaPeer | None = None
     offer: tuple[str, str] | None = None  # JSON-RPC id, SDP
     proposes: int = 0
     proceeds: int = 0
@@ -100,8 +108,9 @@ class SoftphoneGateway:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for session in self.sessions.values():
-            if session.peer is not None:
-                await session.peer.close()
+            for peer in (session.peer, session.retiring):
+                if peer is not None:
+                    await peer.close()
         self.sessions.clear()
         self._by_leg.clear()
         self._persistent.clear()
@@ -199,6 +208,23 @@ class SoftphoneGateway:
         session.proposes += 1
         await self._service.send_to_user(session.user_id, self._propose(session))
 
+    async def send_jingle_initiate(self, conversation_id: str) -> Element | None:
+        """A Jingle ``session-initiate`` for the call's session (beside its SDP-over-XMPP
+        offer) to the stream that proceeded; the client's answer within 1 s, or None."""
+        session = self.session_for(conversation_id)
+        stream = self._service.sessions.get(session.proceeded_by or "") if session else None
+        assert session is not None
+        assert stream is not None
+        jingle = (
+            f'<jingle xmlns="urn:xmpp:jingle:1" action="session-initiate" '
+            f"sid={quoteattr(session.session_id)} initiator={quoteattr(session.gateway_jid)}/>"
+        )
+        try:
+            async with asyncio.timeout(1.0):
+                return await self._service.query(stream, jingle, kind="set")
+        except TimeoutError:
+            return None
+
     async def _on_message(self, stream: XmppSession, message: Element) -> None:
         proceed = message.find(tag(NS_JINGLE_MESSAGE, "proceed"))
         session = self.sessions.get(proceed.get("id", "")) if proceed is not None else None
@@ -227,7 +253,13 @@ class SoftphoneGateway:
         if session.peer is None:
             assert self.media_factory is not None
             session.peer = self.media_factory(session.conversation_id)
-        sdp = await session.peer.offer(self._ice_servers())
+        peer = session.peer
+        sdp = await peer.offer(self._ice_servers())
+        if session.terminated_by is not None:
+            # The call ended while the offer was made: the offer still goes out, crossing the
+            # terminate as a real gateway's may, but its peer is closed now.
+            session.peer = None
+            await peer.close()
         session.offer = (str(uuid.uuid4()), sdp)
         fragments = [
             f"m=audio 9 UDP/TLS/RTP/SAVPF 96 101\r\na={c}" for c in _CANDIDATE.findall(sdp)
@@ -261,12 +293,20 @@ class SoftphoneGateway:
             params["reinvite"] = True
         await self._rpc(session, "offer", params, rpc_id=rpc_id)
 
-    async def reinvite(self, conversation_id: str, *, attempts: int = 10) -> None:
+    async def reinvite(
+        self, conversation_id: str, *, attempts: int = 10, new_peer: bool = False
+    ) -> None:
         """Re-invite the call's session (``reinvite: true``, the peer's new offer), re-sending
-        the same offer every ``propose_interval`` until it is answered, as the gateway does."""
+        the same offer every ``propose_interval`` until it is answered, as the gateway does.
+
+        ``new_peer``: the offer comes from a new peer connection (new ICE credentials).
+        """
         session = self.session_for(conversation_id)
         assert session is not None
         assert session.peer is not None
+        if new_peer:
+            assert self.media_factory is not None
+            session.retiring, session.peer = session.peer, self.media_factory(conversation_id)
         session.offer = (str(uuid.uuid4()), await session.peer.offer(self._ice_servers()))
         answered = len(session.answers)
         for _ in range(attempts):
@@ -325,6 +365,8 @@ class SoftphoneGateway:
             self._persistent[session.user_id] = session
         if session.peer is not None:
             await session.peer.accept_answer(sdp)
+            if session.retiring is not None:
+                self._spawn(self._retire(session, session.peer))
         conversation = self._calls.conversations.get(session.conversation_id)
         if conversation is None:
             return
@@ -352,11 +394,26 @@ class SoftphoneGateway:
         if conversation is not None and leg is not None and leg.active:
             await self._calls.hang_up(conversation, leg)
 
+    async def _retire(self, session: GatewaySession, current: OfferingMediaPeer) -> None:
+        """Close the re-invited session's old peer once the new one hears the agent."""
+        try:
+            async with asyncio.timeout(RETIRE_WAIT):
+                while current.frames_received == 0:  # noqa: ASYNC110 - a counter, no event
+                    await asyncio.sleep(0.02)
+        except TimeoutError:
+            pass
+        finally:
+            retiring, session.retiring = session.retiring, None
+            if retiring is not None:
+                await retiring.close()
+
     async def _close_peer(self, session: GatewaySession) -> None:
         peer, session.peer = session.peer, None
+        retiring, session.retiring = session.retiring, None
         self._persistent.pop(session.user_id, None)
-        if peer is not None:
-            await peer.close()
+        for closing in (peer, retiring):
+            if closing is not None:
+                await closing.close()
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)

@@ -22,6 +22,10 @@ class IceServer:
 class OfferingMediaPeer(Protocol):
     """The gateway's end of one peer connection."""
 
+    @property
+    def frames_received(self) -> int:
+        """Frames of the agent's audio heard so far."""
+
     async def offer(self, ice_servers: list[IceServer]) -> str:
         """The complete offer SDP (candidates gathered)."""
 

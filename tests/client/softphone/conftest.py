@@ -1,6 +1,7 @@
 """The softphone's transport and signalling against the emulator's streaming service and gateway.
 
-Both media layers are small fakes with fixed SDP: these tests are about signalling.
+The signalling tests' media layers are small fakes with fixed SDP; ``make_phone`` starts the
+real softphone with real media (``phone_calls``).
 """
 
 from collections.abc import AsyncGenerator
@@ -17,6 +18,7 @@ from custom_components.genesys_agent.genesys_cloud.softphone.transport import St
 from genesys_emulator import Emulator
 
 from .fakes import FakeMediaFactory, FakePeerFactory
+from .phone_calls import make_phone  # noqa: F401 - the real softphone's fixture
 
 
 def quick_transport(

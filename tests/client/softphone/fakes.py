@@ -51,6 +51,9 @@ class FakeMedia:
         self.calls.append("candidate")
         self.candidates.append((candidate, sdp_mid, sdp_mline_index))
 
+    async def carrying(self) -> None:
+        self.calls.append("carrying")
+
     async def close(self) -> None:
         self.calls.append("close")
         self.closed = True
@@ -80,6 +83,7 @@ class FakePeer:
         self.candidates: list[tuple[str, str | None, int | None]] = []
         self.ice_servers: list[GatewayIceServer] = []
         self.closed = False
+        self.frames_received = 1  # a fake peer hears the agent at once
 
     async def offer(self, ice_servers: list[GatewayIceServer]) -> str:
         self.offers += 1

@@ -402,3 +402,26 @@ async def test_no_secret_or_number_reaches_the_debug_log(
     assert "turn:127.0.0.1:3478" in caplog.text  # the log speaks, but names no secret
     for secret in (auth.token["access_token"], stream.channel_id, "pw-x", "+13175550100"):
         assert secret not in caplog.text
+
+
+async def test_an_offer_that_crosses_the_terminate_leaves_no_zombie_session(
+    signalling: SoftphoneSignalling,
+    events: list[SignallingEvent],
+    emulator: Emulator,
+    media: FakeMediaFactory,
+) -> None:
+    pending = await answered_call(emulator, signalling, events)
+    assert pending.conversation_id is not None
+    gateway = gateway_session(emulator, pending)
+    await emulator.control.customer_hangup(pending.conversation_id)
+    await until(lambda: of_type(events, SessionTerminated))
+    assert gateway.offer is not None
+    gateway.offer = ("a-new-json-rpc-id", gateway.offer[1])  # not a re-sent one
+
+    await emulator.gateway.resend_offer(pending.conversation_id, gateway)
+    await asyncio.sleep(0.3)
+
+    assert signalling.session_ids == []
+    assert len(of_type(events, SessionOffered)) == 1
+    assert len(media.made) == 1
+    assert media.made[0].closed

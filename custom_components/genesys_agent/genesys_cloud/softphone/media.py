@@ -316,6 +316,9 @@ class AiortcMediaSession:
             maxlen=_EARLY_CANDIDATES_KEPT
         )
         self.frames_played = 0
+        # Set once the far end's audio arrives (the path works both ways), or the connection
+        # failed or was closed.
+        self._settled = asyncio.Event()
 
     # ------------------------------------------------------------------ signalling side
 
@@ -374,8 +377,13 @@ class AiortcMediaSession:
         except Exception as err:  # off the wire: whatever aiortc trips on (AssertionError, ...)
             _LOGGER.debug("Dropped a remote candidate that cannot be used: %r", err)
 
+    async def carrying(self) -> None:
+        """Return once the far end's audio arrives on this connection, or it failed or closed."""
+        await self._settled.wait()
+
     async def close(self) -> None:
         """Hang up the media: the connection, the source, the output. Safe to call twice."""
+        self._settled.set()
         pc, self._pc = self._pc, None
         if pc is not None:
             await pc.close()
@@ -446,8 +454,10 @@ class AiortcMediaSession:
                 gate.stop()
                 raise
         pc = RTCPeerConnection(rtc_configuration(ice_servers))
+        self._settled.clear()
         pc.on("track", self._play)
         pc.on("iceconnectionstatechange", self._ice_state_changed)
+        pc.on("connectionstatechange", self._connection_state_changed)
         # Before the offer is set: aiortc gives its audio m-line this transceiver.
         pc.addTrack(gate)
         self._pc, self._gate = pc, gate
@@ -465,8 +475,13 @@ class AiortcMediaSession:
             except MediaStreamError:
                 return
             self.frames_played += 1
+            self._settled.set()
             if self._playback is not None and isinstance(frame, av.AudioFrame):
                 await self._playback.write(frame)
+
+    def _connection_state_changed(self) -> None:
+        if self._pc is not None and self._pc.connectionState in ("failed", "closed"):
+            self._settled.set()
 
     def _ice_state_changed(self) -> None:
         if self._pc is not None and self._on_ice_state is not None:

@@ -3,7 +3,8 @@
 Genesys' gateway is always the offerer; the softphone answers. One ``MediaSession`` is one
 peer connection: ``answer`` may be called again on it with a renegotiation offer (same ICE
 credentials, Genesys' persistent connection between calls); a re-invite with new ICE
-credentials gets a new session from the factory, and the old one is closed.
+credentials gets a new session from the factory, and the old one is closed once the new one
+carries media (``carrying``), so the call's audio has no gap longer than the re-invite.
 
 ``ice_servers`` are what Genesys' extdisco returned; when none of them is a ``stun:`` server,
 Genesys forces TURN and the session must gather relay candidates only (as the SDK does).
@@ -25,6 +26,9 @@ class MediaSession(Protocol):
         self, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
     ) -> None:
         """Add one trickled remote candidate (``candidate:…`` without the ``a=``)."""
+
+    async def carrying(self) -> None:
+        """Return once the connection carries media (or failed, or was closed)."""
 
     async def close(self) -> None:
         """Stop the media and release the connection; safe to call more than once."""

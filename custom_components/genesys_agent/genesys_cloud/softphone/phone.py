@@ -167,6 +167,8 @@ class Softphone:
         # The session (and its conversation) whose offer is being answered.
         self._offered: tuple[str, str | None] = ("", None)
         self._call: _CallMedia | None = None
+        # Media a re-invite replaced, still carrying the call until the new media does.
+        self._retiring: set[PhoneMedia] = set()
         self._state = MediaState.IDLE
         self.last_error: GenesysError | None = None
         self._mute_presses = 0
@@ -195,6 +197,16 @@ class Softphone:
     def media(self) -> PhoneMedia | None:
         """The current call's media (also between calls on a persistent connection)."""
         return self._call.media if self._call is not None else None
+
+    @property
+    def ringing(self) -> bool:
+        """Genesys proposes a call this phone has not taken yet."""
+        return bool(self._pending)
+
+    @property
+    def signalling_sessions(self) -> int:
+        """How many signalling sessions the phone knows (pending or established)."""
+        return 0 if self._signalling is None else len(self._signalling.session_ids)
 
     @property
     def gate_closed(self) -> bool:
@@ -250,6 +262,7 @@ class Softphone:
             await self._transport.async_stop()
             self._transport = None
         self._call, self._pending = None, {}
+        self._retiring.clear()
         self._set_state(MediaState.IDLE)
 
     # ------------------------------------------------------------------ commands
@@ -362,11 +375,13 @@ class Softphone:
         assert self._media_factory is not None
         session_id, conversation_id = self._offered
         media = self._media_factory(self.options, lambda s: self._on_ice_state(media, s))
+        if self._call is not None and self._call.session_id == session_id:
+            self._retiring.add(self._call.media)  # a re-invite: closed by the signalling
         self._call = _CallMedia(session_id, media, conversation_id)
         self.last_error = None
         self._set_state(MediaState.CONNECTING)
         self._apply_gate(self._session.snapshot)
-        return _Reporting(media, self._media_failed)
+        return _Reporting(media, self._media_failed, self._retiring.discard)
 
     def _on_ice_state(self, media: PhoneMedia, ice_state: str) -> None:
         call = self._call
@@ -423,12 +438,16 @@ class Softphone:
             self._spawn(self._answer_by_rest_quietly(state.conversation_id))
 
     def _apply_gate(self, snapshot: SessionSnapshot) -> None:
-        """Closed while Genesys shows muted or no call talks, or while a mute press flies."""
+        """Closed while Genesys shows muted or no call talks, or while a mute press flies.
+
+        Media a re-invite is replacing follows the gate too: it still carries the call.
+        """
         if self._call is None:
             return
         state = snapshot.agent_state
         closed = bool(state.muted) or state.call_state not in _TALKING or self._mute_presses > 0
-        self._call.media.set_muted(closed)
+        for media in [self._call.media, *self._retiring]:
+            media.set_muted(closed)
 
     def _carries_later_calls(self) -> bool:
         """A persistent connection is up: Genesys rings later calls on it, with no propose."""
@@ -488,9 +507,15 @@ def _aiortc_media(options: SoftphoneOptions, on_ice_state: Callable[[str], None]
 class _Reporting:
     """Hands the signalling a media session, and tells the owner when answering it failed."""
 
-    def __init__(self, media: PhoneMedia, on_failure: Callable[[Exception], None]) -> None:
+    def __init__(
+        self,
+        media: PhoneMedia,
+        on_failure: Callable[[Exception], None],
+        on_closed: Callable[[PhoneMedia], None],
+    ) -> None:
         self._media = media
         self._on_failure = on_failure
+        self._on_closed = on_closed
 
     async def answer(self, offer_sdp: str, ice_servers: list[IceServer]) -> str:
         try:
@@ -504,5 +529,9 @@ class _Reporting:
     ) -> None:
         await self._media.add_remote_candidate(candidate, sdp_mid, sdp_mline_index)
 
+    async def carrying(self) -> None:
+        await self._media.carrying()
+
     async def close(self) -> None:
+        self._on_closed(self._media)
         await self._media.close()

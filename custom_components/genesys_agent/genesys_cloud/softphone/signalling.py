@@ -14,13 +14,17 @@ logged and left to the agent's other phones, and Jingle IQs are ignored (the gat
 Choices where the reference is UNCONFIRMED, following the current SDK (streaming-client v20):
 only the first propose of a session decides its mode; a propose re-sent after ``proceed`` is
 proceeded again; candidates that arrive before their offer are kept for 60 s; a re-sent offer
-(same JSON-RPC id; the last 5 ids, for 3 min) is answered once; an offer for a known session
-with the same ICE credentials renegotiates on the same media session, one with new credentials
-or ``reinvite: true`` gets a new media session and the old one is closed once the new one is
-answered (the SDK's ``alternative-session`` terminate for the same id is not sent: the gateway
-ignores it); handled ``genesys-webrtc`` IQs get no IQ result (the SDK sends none); the answer
-SDP carries its candidates and each is also trickled, TCP and IPv6 host ones excepted, then
-``a=end-of-candidates``; a terminate the client sends waits at most 2 s for its result.
+(same JSON-RPC id; the last 5 ids, for 3 min) is answered once; an offer for a session that
+ended here (terminated, retracted: the last 32) is ignored, so an offer that crossed the call's
+end leaves no zombie session; an offer for a known session with the same ICE credentials
+renegotiates on the same media session, ``reinvite: true`` or not (the far end keeps its ICE
+agent, and aiortc restarts no ICE: a new connection could never connect to it); one with new
+credentials gets a new media session and the old one keeps the call's audio until the new one
+carries media (at most ``REINVITE_OVERLAP`` s; the SDK's ``alternative-session`` terminate for
+the same id is not sent: the gateway ignores it); handled ``genesys-webrtc`` IQs get no IQ
+result (the SDK sends none); the answer SDP carries its candidates and each is also trickled,
+TCP and IPv6 host ones excepted, then ``a=end-of-candidates``; a terminate the client sends
+waits at most 2 s for its result.
 """
 
 import asyncio
@@ -51,6 +55,8 @@ EARLY_CANDIDATE_TTL = 60.0
 OFFER_IDS_KEPT = 5
 OFFER_ID_TTL = 180.0
 TERMINATE_WAIT = 2.0
+# How long a re-invited session's old media may outlive the answer while the new one connects.
+REINVITE_OVERLAP = 15.0
 # Bounds on what the server can make this client remember.
 MAX_SESSIONS = 32
 MAX_EARLY_CANDIDATES = 64
@@ -243,7 +249,10 @@ class SoftphoneSignalling:
         self._early: dict[str, list[tuple[float, str, str]]] = {}
         self._offer_ids: OrderedDict[str, float] = OrderedDict()
         self._jingle_logged: OrderedDict[str, None] = OrderedDict()
+        self._ended: OrderedDict[str, None] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Media replaced by a re-invite, kept until the new media carries the call.
+        self._retiring: set[MediaSession] = set()
         transport.listener = self.handle_stanza
 
     @property
@@ -264,6 +273,9 @@ class SoftphoneSignalling:
         sessions, self._sessions = list(self._sessions.values()), OrderedDict()
         for session in sessions:
             await self._close_media(session.media)
+        for media in list(self._retiring):  # a retirement cancelled before it started
+            self._retiring.discard(media)
+            await self._close_media(media)
 
     # ------------------------------------------------------------------ commands
 
@@ -301,10 +313,9 @@ class SoftphoneSignalling:
 
     async def terminate(self, session_id: str, reason: str = "success") -> None:
         """End the session from this side and close its media."""
-        session = self._sessions.pop(session_id, None)
+        session = self._forget(session_id)
         if session is None:
             return
-        self._early.pop(session_id, None)
         await self._rpc_to(session, "terminate", {"reason": reason}, wait=TERMINATE_WAIT)
         await self._close_media(session.media)
         self._emit(SessionTerminated(session_id, reason, by_remote=False))
@@ -424,8 +435,7 @@ class SoftphoneSignalling:
         )
 
     def _on_retract(self, session_id: str) -> None:
-        session = self._sessions.pop(session_id, None)
-        self._early.pop(session_id, None)
+        session = self._forget(session_id)
         if session is None:
             return
         self._spawn(self._close_media(session.media))
@@ -468,6 +478,9 @@ class SoftphoneSignalling:
         if rpc_id in self._offer_ids:
             _LOGGER.debug("Ignored a re-sent offer")
             return
+        if session_id in self._ended:
+            _LOGGER.debug("Ignored an offer for a session that has ended")
+            return
         self._remember(self._offer_ids, rpc_id, now, limit=OFFER_IDS_KEPT)
         session = self._sessions.get(session_id)
         if session is None:
@@ -483,9 +496,7 @@ class SoftphoneSignalling:
             if self._sessions.get(session.session_id) is not session:
                 return  # ended while an earlier offer was being answered
             credentials = ice_credentials(sdp)
-            renegotiation = (
-                session.media is not None and not reinvite and credentials == session.ice
-            )
+            renegotiation = session.media is not None and credentials == session.ice
             self._emit(
                 SessionOffered(session.session_id, session.conversation_id, reinvite, renegotiation)
             )
@@ -511,7 +522,9 @@ class SoftphoneSignalling:
             session.ice, session.answered = credentials, True
             early = self._early.pop(session.session_id, [])
             await self.answer(session.session_id, answer)
-            await self._close_media(previous)
+            if previous is not None:
+                self._retiring.add(previous)
+                self._spawn(self._retire(previous, session.media))
             await self.send_candidates(session.session_id, answer)
             for _, mid, candidate in early:
                 await self._add_candidate(session.media, candidate, mid)
@@ -523,6 +536,8 @@ class SoftphoneSignalling:
             _LOGGER.debug("Ignored a candidate fragment without a candidate")
             return
         mid, candidate = parsed
+        if session_id in self._ended:
+            return
         self._emit(RemoteCandidate(session_id, candidate, mid))
         session = self._sessions.get(session_id)
         if session is not None and session.answered and session.media is not None:
@@ -537,8 +552,7 @@ class SoftphoneSignalling:
         self._early[session_id] = kept
 
     def _on_terminate(self, session_id: str, reason: object) -> None:
-        session = self._sessions.pop(session_id, None)
-        self._early.pop(session_id, None)
+        session = self._forget(session_id)
         if session is None:
             _LOGGER.debug("Ignored a terminate for an unknown session")
             return
@@ -546,6 +560,12 @@ class SoftphoneSignalling:
         self._emit(SessionTerminated(session_id, reason if isinstance(reason, str) else None, True))
 
     # ------------------------------------------------------------------ plumbing
+
+    def _forget(self, session_id: str) -> _Session | None:
+        """End a session here: its offers from now on are ignored."""
+        self._early.pop(session_id, None)
+        self._remember(self._ended, session_id, None)
+        return self._sessions.pop(session_id, None)
 
     def _add_session(self, session: _Session) -> None:
         self._sessions[session.session_id] = session
@@ -566,6 +586,17 @@ class SoftphoneSignalling:
             await media.add_remote_candidate(candidate, mid, None)
         except Exception as err:  # a bad candidate must not end the call
             _LOGGER.debug("The media session refused a remote candidate: %s", err)
+
+    async def _retire(self, previous: MediaSession, current: MediaSession) -> None:
+        """Close a replaced media session once its successor carries media (or gives up)."""
+        try:
+            async with asyncio.timeout(REINVITE_OVERLAP):
+                await current.carrying()
+        except TimeoutError:
+            _LOGGER.debug("The re-invited media did not connect in time; closing the old one")
+        finally:
+            self._retiring.discard(previous)
+            await self._close_media(previous)
 
     @staticmethod
     async def _close_media(media: MediaSession | None) -> None:
