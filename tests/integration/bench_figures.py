@@ -275,9 +275,10 @@ def record_apart(measured: list[dict[str, Any]]) -> None:
             softphone["figure"],
             softphone["template"],
             softphone["target"],
-            None if met is None else lambda values: bool(values["met"]),
+            # The run's verdict rides along as a value ("met" is row's own parameter).
+            None if met is None else lambda values: bool(values["verdict"]),
             **softphone["values"],
-            met=float(bool(met)),
+            verdict=float(bool(met)),
         )
 
 
