@@ -5,8 +5,20 @@ conversation event is a whole snapshot. After every (re)connect the session re-r
 calls, presence and routing status through REST, with the new socket already open; events that
 arrive while any REST read is in flight are held back and applied after it, in order. Every change
 made before the REST read began produced an event on the open socket, so replaying the held events
-ends in the newest state. On top of that, an agent's leg only moves forward through its life
-(live, then ended awaiting wrap-up, then over): a snapshot that would move it back is refused.
+ends in the newest state.
+
+The rules on top (each has a test):
+
+* An event may only move the agent's leg forward through its life: ringing or dialing, then
+  connected, then disconnected (awaiting wrap-up, then done), then terminated. A snapshot that
+  would move it back is stale and ignored; held and muted changes are not moves. States this
+  client does not know (``parked``, ``converting``, ...) move the leg neither way.
+* A REST read is the truth: it replaces whatever earlier events claimed, even a leg an event had
+  marked as ended.
+* Only what the agent's state needs is kept: their calls that are not over (at most
+  ``CALLS_KEPT``, the least followed dropped first) and the stage of the last ``LEGS_REMEMBERED``
+  legs, so the cost of an event does not grow with the day's history.
+* A snapshot identical to the one kept changes nothing and is not published.
 """
 
 import asyncio
@@ -22,20 +34,30 @@ from .exceptions import GenesysResponseError
 from .models import (
     Agent,
     CallConversation,
+    CallState,
     MuteSource,
     Notification,
-    Participant,
     PresenceState,
     RoutingState,
     parse_presence,
     parse_routing_status,
 )
-from .state import AgentState, derive_agent_state
+from .state import (
+    CONNECTED_STAGE,
+    DISCONNECTED_STAGE,
+    OVER_STAGE,
+    SETTING_UP_STAGE,
+    AgentState,
+    derive_agent_state,
+    follow_rank,
+    leg_stage,
+)
 
 _LOGGER = logging.getLogger(__package__)
 
-# How many ended legs are remembered to refuse stale snapshots.
-ENDED_LEGS_KEPT = 256
+# How many legs' stages are remembered to refuse stale snapshots, and how many calls are kept.
+LEGS_REMEMBERED = 256
+CALLS_KEPT = 16
 SOCKET_CLOSING_TOPIC = "v2.system.socket_closing"
 _NO_CONVERSATIONS: Mapping[str, CallConversation] = MappingProxyType({})
 
@@ -61,13 +83,6 @@ type SnapshotListener = Callable[[SessionSnapshot], None]
 type SnapshotPredicate = Callable[[SessionSnapshot], bool]
 
 
-def _leg_stage(leg: Participant) -> int:
-    """How far a leg is through its life: live (0), ended awaiting wrap-up (1), over (2)."""
-    if not leg.is_terminal:
-        return 0
-    return 1 if leg.awaits_wrapup else 2
-
-
 class StateTracker:
     """Applies frames and REST reads in order; publishes every change to one listener."""
 
@@ -78,8 +93,8 @@ class StateTracker:
         self.user_id = ""
         self._rest_reads = 0
         self._held_back: list[Notification] = []
-        # Legs that ended, and how far (see _leg_stage), oldest first.
-        self._ended_legs: OrderedDict[str, int] = OrderedDict()
+        # How far each leg seen lately got (see state.leg_stage), least recently seen first.
+        self._leg_stages: OrderedDict[str, int] = OrderedDict()
         self._changed = asyncio.Event()
         # Conditions someone waits for, each with the event set once a published state met it,
         # however briefly: someone else may change the state again right after.
@@ -137,10 +152,12 @@ class StateTracker:
     def apply_resync(self, calls: list[CallConversation], agent: Agent) -> None:
         """Replace everything known with what REST says now; nothing stale survives."""
         conversations = {
-            conversation.id: conversation for conversation in calls if self._admit(conversation)
+            conversation.id: conversation
+            for conversation in calls
+            if self._admit(conversation, truth=True)
         }
         self.publish(
-            conversations=MappingProxyType(conversations),
+            conversations=MappingProxyType(self._bounded(conversations)),
             agent=agent,
             presence=agent.presence,
             routing_status=agent.routing_status,
@@ -148,13 +165,18 @@ class StateTracker:
             auth_failed=False,
         )
 
+    def apply_conversation(self, conversation: CallConversation) -> None:
+        """Apply one conversation read through REST: the truth, whatever events said before."""
+        self._store(conversation, truth=True)
+
     # ------------------------------------------------------------------ frames
 
     def handle_frame(self, text: str) -> bool:
         """Apply one frame (or hold it back); True when Genesys announces the socket's closing."""
         try:
             notification = Notification.from_json(json.loads(text))
-        except (ValueError, GenesysResponseError):
+        except (ValueError, RecursionError, GenesysResponseError):
+            # RecursionError: JSON nested deeper than the parser goes is malformed too.
             _LOGGER.debug("Ignored a malformed frame of %d characters", len(text))
             return False
         if notification.topic == SOCKET_CLOSING_TOPIC:
@@ -169,46 +191,88 @@ class StateTracker:
 
     def _apply(self, notification: Notification) -> None:
         topic = notification.topic.removeprefix(self.topic_prefix)
+        snapshot = self._snapshot
         try:
             match topic:
                 case "conversations.calls":
-                    self.apply_conversation(CallConversation.from_json(notification.body))
+                    conversation = CallConversation.from_json(
+                        notification.body, own_user_id=self.user_id
+                    )
+                    self._store(conversation, truth=False)
                 case "presence":
-                    self.publish(presence=parse_presence(notification.body))
+                    presence = parse_presence(notification.body)
+                    if presence != snapshot.presence:
+                        self.publish(presence=presence)
                 case "routingStatus":
-                    self.publish(routing_status=parse_routing_status(notification.body))
+                    routing_status = parse_routing_status(notification.body)
+                    if routing_status != snapshot.routing_status:
+                        self.publish(routing_status=routing_status)
         except GenesysResponseError as err:
             _LOGGER.debug("Ignored an unreadable %s event: %s", topic, err)
 
-    def _admit(self, conversation: CallConversation) -> bool | None:
+    # ------------------------------------------------------------------ conversations
+
+    def _admit(self, conversation: CallConversation, *, truth: bool) -> bool | None:
         """Whether to keep a snapshot (True) or drop its conversation as over (False).
 
-        None: not the agent's, or older than what is known. Remembers how far ended legs got,
-        so that no older snapshot moves them back.
+        None: not the agent's, or (for an event) a move back of their leg. Remembers how far
+        the leg got; a REST read (``truth``) overrides what was remembered.
         """
         leg = conversation.user_participant(self.user_id)
         if leg is None:
             return None
-        stage = _leg_stage(leg)
-        if stage < self._ended_legs.get(leg.id, 0):
-            return None
-        if stage:
-            self._ended_legs[leg.id] = stage
-            while len(self._ended_legs) > ENDED_LEGS_KEPT:
-                self._ended_legs.popitem(last=False)
-        return stage < 2
+        stage = leg_stage(leg)
+        if not truth:
+            known = self._known_stage(conversation.id, leg.id)
+            if known is not None:
+                if stage is None and known >= DISCONNECTED_STAGE:
+                    return None  # an unknown state does not revive an ended leg
+                if stage is not None and stage < known:
+                    return None
+        if stage is None and truth:
+            stage = CONNECTED_STAGE if leg.connected_time else SETTING_UP_STAGE
+        if stage is not None:
+            self._leg_stages[leg.id] = stage
+            self._leg_stages.move_to_end(leg.id)
+            if len(self._leg_stages) > LEGS_REMEMBERED:
+                self._leg_stages.popitem(last=False)
+        return stage is None or stage < OVER_STAGE
 
-    def apply_conversation(self, conversation: CallConversation) -> None:
-        """Apply one conversation snapshot, from an event or a REST read."""
-        keep = self._admit(conversation)
-        if keep is None:
+    def _known_stage(self, conversation_id: str, leg_id: str) -> int | None:
+        """How far the leg got: by memory, or by the conversation kept (memory is bounded)."""
+        known = self._leg_stages.get(leg_id)
+        kept = self._snapshot.conversations.get(conversation_id)
+        kept_leg = kept.user_participant(self.user_id) if kept is not None else None
+        kept_stage = leg_stage(kept_leg) if kept_leg is not None and kept_leg.id == leg_id else None
+        if known is None or kept_stage is None:
+            return kept_stage if known is None else known
+        return max(known, kept_stage)
+
+    def _store(self, conversation: CallConversation, *, truth: bool) -> None:
+        kept = self._snapshot.conversations
+        if not truth and kept.get(conversation.id) == conversation:
+            return  # the same snapshot again: nothing changed
+        keep = self._admit(conversation, truth=truth)
+        if keep is None or (not keep and conversation.id not in kept):
             return
-        conversations = dict(self._snapshot.conversations)
+        conversations = dict(kept)
         if keep:
             conversations[conversation.id] = conversation
         else:
-            conversations.pop(conversation.id, None)
-        self.publish(conversations=MappingProxyType(conversations))
+            del conversations[conversation.id]
+        self.publish(conversations=MappingProxyType(self._bounded(conversations)))
+
+    def _bounded(self, conversations: dict[str, CallConversation]) -> dict[str, CallConversation]:
+        """At most CALLS_KEPT calls: the ones the entities would follow last are dropped."""
+        while len(conversations) > CALLS_KEPT:
+            least = max(conversations.values(), key=self._rank)
+            del conversations[least.id]
+        return conversations
+
+    def _rank(self, conversation: CallConversation) -> tuple[int, float]:
+        leg = conversation.user_participant(self.user_id)
+        rank = follow_rank(leg) if leg is not None else None
+        return rank if rank is not None else (len(CallState), 0.0)
 
     def publish(self, **changes: object) -> None:
         """Replace the snapshot, derive the agent's state, and tell the listener."""
