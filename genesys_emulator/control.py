@@ -26,6 +26,7 @@ POST    /_emulator/tokens/expire
 POST    /_emulator/tokens/revoke                   {userId?} → {count}
 POST    /_emulator/restart
 POST    /_emulator/faults/fail-next                {count, status?, pathPrefix?, retryAfter?}
+POST    /_emulator/faults/fail-after-applying      {count, status?, pathPrefix?}
 POST    /_emulator/faults/latency                  {seconds}
 POST    /_emulator/faults/heartbeats               {enabled: bool}
 POST    /_emulator/faults/clear
@@ -248,6 +249,18 @@ class Control:
         except ValueError as err:
             raise ApiError("bad.request", reason=str(err)) from err
 
+    async def fail_after_applying(
+        self, count: int, *, status: int | str = 503, path_prefix: str = "/api/v2"
+    ) -> None:
+        """The next ``count`` requests under ``path_prefix`` are applied, then their answer fails.
+
+        ``status``: as for ``fail_next``; "timeout" applies the request and never answers.
+        """
+        try:
+            self._emu.faults.fail_next(count, status, path_prefix, 0, after_applying=True)
+        except ValueError as err:
+            raise ApiError("bad.request", reason=str(err)) from err
+
     async def set_latency(self, seconds: float) -> None:
         """Delay every HTTP answer (the control surface excepted)."""
         self._emu.faults.latency = seconds
@@ -409,6 +422,11 @@ _ACTIONS: dict[str, Action] = {
         status=b.get("status", 503),
         path_prefix=b.get("pathPrefix", "/api/v2"),
         retry_after=int(b.get("retryAfter", 1)),
+    ),
+    "faults/fail-after-applying": lambda c, r, b: c.fail_after_applying(
+        int(b["count"]),
+        status=b.get("status", 503),
+        path_prefix=b.get("pathPrefix", "/api/v2"),
     ),
     "faults/latency": lambda c, r, b: c.set_latency(float(b["seconds"])),
     "faults/heartbeats": lambda c, r, b: (

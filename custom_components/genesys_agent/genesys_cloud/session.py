@@ -11,7 +11,7 @@ import logging
 import random
 
 from .client import GenesysClient
-from .commands import CommandRunner, mute_command
+from .commands import MUTE, CommandRunner, mute_command
 from .exceptions import GenesysAuthError, GenesysError
 from .models import Agent
 from .notifications import NotificationStream
@@ -31,7 +31,7 @@ class AgentSession:
         heartbeat_timeout: float = 75.0,
         backoff_initial: float = 1.0,
         backoff_max: float = 300.0,
-        mute_confirm_timeout: float = 5.0,
+        mute_confirm_timeout: float = 1.0,
     ) -> None:
         """Prepare the session; ``async_start`` connects it."""
         self.client = client
@@ -156,4 +156,4 @@ class AgentSession:
         only the last of them is sent. A press superseded by a later one returns without error
         once the one in flight is done.
         """
-        await self.commands.run("mute", mute_command(self.client, self.tracker, muted))
+        await self.commands.run(MUTE, mute_command(self.client, self.tracker, muted))

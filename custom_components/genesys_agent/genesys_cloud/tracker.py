@@ -77,6 +77,9 @@ class SessionSnapshot:
     auth_failed: bool = False
     # Who made the last mute change of the current call (None: no change seen yet).
     last_mute_source: MuteSource | None = None
+    # Kinds of command ("mute", ...) sent but not confirmed by an event within about a second:
+    # Genesys is being asked (read back) or has not answered yet.
+    pending_commands: frozenset[str] = frozenset()
 
 
 type SnapshotListener = Callable[[SessionSnapshot], None]
