@@ -21,6 +21,7 @@ POST    /_emulator/users/{id}/routing-status       {status}
 POST    /_emulator/websockets/drop                 → {count}
 POST    /_emulator/websockets/socket-closing       → {count}
 POST    /_emulator/websockets/raw                  {text, userId?} → {count}
+POST    /_emulator/websockets/burst                {texts, userId?} → {count}
 POST    /_emulator/channels/expire                 → {count}
 POST    /_emulator/tokens/expire
 POST    /_emulator/tokens/revoke                   {userId?} → {count}
@@ -282,6 +283,10 @@ class Control:
         """Write any text frame to every socket (of a user); returns how many got it."""
         return await self._emu.hub.send_raw(text, user_id)
 
+    async def send_raw_burst(self, texts: list[str], user_id: str | None = None) -> int:
+        """Write text frames back to back, as a flood arrives; returns how many sockets got them."""
+        return await self._emu.hub.send_burst(texts, user_id)
+
     # ------------------------------------------------------------------ reading
 
     def audit_log(self, user_id: str | None = None) -> list[AuditRecord]:
@@ -413,6 +418,9 @@ _ACTIONS: dict[str, Action] = {
     "websockets/drop": lambda c, r, b: _counted(c.drop_websockets()),
     "websockets/socket-closing": lambda c, r, b: _counted(c.send_socket_closing()),
     "websockets/raw": lambda c, r, b: _counted(c.send_raw_frame(b["text"], b.get("userId"))),
+    "websockets/burst": lambda c, r, b: _counted(
+        c.send_raw_burst([str(text) for text in b["texts"]], b.get("userId"))
+    ),
     "channels/expire": lambda c, r, b: _counted(c.expire_channels()),
     "tokens/expire": lambda c, r, b: c.expire_access_tokens(),
     "tokens/revoke": lambda c, r, b: _counted(c.revoke_tokens(b.get("userId"))),

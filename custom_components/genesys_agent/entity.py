@@ -1,5 +1,8 @@
 """The base entity: one service device per agent."""
 
+from typing import override
+
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -29,8 +32,18 @@ class GenesysAgentEntity(CoordinatorEntity[GenesysAgentCoordinator]):
             model="Genesys Cloud agent",
             entry_type=DeviceEntryType.SERVICE,
         )
+        self._last_written: tuple[object, ...] | None = None
 
     @property
     def available(self) -> bool:
         """Unavailable while the websocket is down: the state could be stale."""
         return super().available and self.coordinator.data.connected
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when what this entity shows changed: floods of events stay cheap."""
+        shown = (self.available, self.state, self.extra_state_attributes)
+        if shown != self._last_written:
+            self._last_written = shown
+            self.async_write_ha_state()

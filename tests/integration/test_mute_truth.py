@@ -8,7 +8,7 @@ from typing import Any
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON, STATE_OFF, STATE_ON
-from homeassistant.core import Event, HomeAssistant, State
+from homeassistant.core import Event, HomeAssistant, State, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.event import async_track_state_change_event
 import pytest
@@ -26,6 +26,7 @@ def mute_states(hass: HomeAssistant) -> list[State]:
     """Every state the switch was written with from now on."""
     written: list[State] = []
 
+    @callback
     def record(event: Event[Any]) -> None:
         written.append(event.data["new_state"])
 

@@ -146,6 +146,8 @@ class AgentSession:
             self._heard_since_connect = True
             if self.tracker.handle_frame(text):
                 return False
+            # Buffered frames are read without waiting: a flood must not hold the event loop.
+            await asyncio.sleep(0)
 
     # ------------------------------------------------------------------ commands
 

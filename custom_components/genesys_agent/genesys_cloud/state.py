@@ -110,8 +110,14 @@ def derive_agent_state(user_id: str, conversations: Iterable[CallConversation]) 
     if best is None:
         return AgentState()
     _, conversation, leg = best
+    return followed_state(conversation, leg)
+
+
+def followed_state(conversation: CallConversation, leg: Participant) -> AgentState:
+    """The agent's state when the entities follow ``leg`` of ``conversation``."""
     state = leg_call_state(leg)
-    assert state is not None
+    if state is None:
+        return AgentState()
     remote = conversation.remote_participant()
     return AgentState(
         call_state=state,

@@ -37,6 +37,7 @@ from .models import (
     CallState,
     MuteSource,
     Notification,
+    Participant,
     PresenceState,
     RoutingState,
     parse_presence,
@@ -48,8 +49,8 @@ from .state import (
     OVER_STAGE,
     SETTING_UP_STAGE,
     AgentState,
-    derive_agent_state,
     follow_rank,
+    followed_state,
     leg_stage,
 )
 
@@ -98,6 +99,8 @@ class StateTracker:
         self._held_back: list[Notification] = []
         # How far each leg seen lately got (see state.leg_stage), least recently seen first.
         self._leg_stages: OrderedDict[str, int] = OrderedDict()
+        # For each call kept: how strongly the entities follow it, and the agent's leg of it.
+        self._followed: dict[str, tuple[tuple[int, float], Participant]] = {}
         self._changed = asyncio.Event()
         # Conditions someone waits for, each with the event set once a published state met it,
         # however briefly: someone else may change the state again right after.
@@ -154,13 +157,14 @@ class StateTracker:
 
     def apply_resync(self, calls: list[CallConversation], agent: Agent) -> None:
         """Replace everything known with what REST says now; nothing stale survives."""
-        conversations = {
-            conversation.id: conversation
-            for conversation in calls
-            if self._admit(conversation, truth=True)
-        }
-        self.publish(
-            conversations=MappingProxyType(self._bounded(conversations)),
+        self._followed.clear()
+        conversations: dict[str, CallConversation] = {}
+        for conversation in calls:
+            if self._admit(conversation, truth=True):
+                conversations[conversation.id] = conversation
+                self._follow(conversation)
+        self._publish_conversations(
+            conversations,
             agent=agent,
             presence=agent.presence,
             routing_status=agent.routing_status,
@@ -261,34 +265,53 @@ class StateTracker:
         conversations = dict(kept)
         if keep:
             conversations[conversation.id] = conversation
+            self._follow(conversation)
         else:
             del conversations[conversation.id]
-        self.publish(conversations=MappingProxyType(self._bounded(conversations)))
+            del self._followed[conversation.id]
+        self._publish_conversations(conversations)
 
-    def _bounded(self, conversations: dict[str, CallConversation]) -> dict[str, CallConversation]:
-        """At most CALLS_KEPT calls: the ones the entities would follow last are dropped."""
-        while len(conversations) > CALLS_KEPT:
-            least = max(conversations.values(), key=self._rank)
-            del conversations[least.id]
-        return conversations
-
-    def _rank(self, conversation: CallConversation) -> tuple[int, float]:
+    def _follow(self, conversation: CallConversation) -> None:
+        """Remember how strongly the entities would follow a kept conversation, and its leg."""
         leg = conversation.user_participant(self.user_id)
-        rank = follow_rank(leg) if leg is not None else None
-        return rank if rank is not None else (len(CallState), 0.0)
+        assert leg is not None  # admitted: the agent's
+        rank = follow_rank(leg) or (len(CallState), 0.0)
+        self._followed[conversation.id] = rank, leg
+
+    def _publish_conversations(
+        self, conversations: dict[str, CallConversation], **changes: object
+    ) -> None:
+        """Publish the calls kept: at most CALLS_KEPT, the ones followed last dropped first."""
+        while len(conversations) > CALLS_KEPT:
+            least = max(self._followed, key=lambda kept: self._followed[kept][0])
+            del conversations[least], self._followed[least]
+        self.publish(conversations=MappingProxyType(conversations), **changes)
+
+    def _followed_state(self, conversations: Mapping[str, CallConversation]) -> AgentState:
+        """The agent's state: the call the entities follow (see state.follow_rank)."""
+        if not self._followed:
+            return AgentState()
+        best = min(self._followed, key=lambda kept: self._followed[kept][0])
+        return followed_state(conversations[best], self._followed[best][1])
 
     def publish(self, **changes: object) -> None:
         """Replace the snapshot, derive the agent's state, and tell the listener."""
-        snapshot = replace(self._snapshot, **changes)  # type: ignore[arg-type]
-        old = self._snapshot.agent_state
-        new = derive_agent_state(self.user_id, snapshot.conversations.values())
-        source = snapshot.last_mute_source
-        if new.participant_id != old.participant_id:
+        old = self._snapshot
+        conversations = changes.get("conversations", old.conversations)
+        assert isinstance(conversations, Mapping)
+        new = (
+            self._followed_state(conversations)
+            if conversations is not old.conversations
+            else old.agent_state
+        )
+        source = changes.get("last_mute_source", old.last_mute_source)
+        if new.participant_id != old.agent_state.participant_id:
             source = None  # another call (or none): no change of its mute seen yet
-        elif new.muted != old.muted:
+        elif new.muted != old.agent_state.muted:
             ours = self.expected_mute == (new.participant_id, new.muted)
             source = MuteSource.INTEGRATION if ours else MuteSource.ELSEWHERE
-        self._snapshot = replace(snapshot, agent_state=new, last_mute_source=source)
+        changes.update(agent_state=new, last_mute_source=source)
+        self._snapshot = replace(old, **changes)  # type: ignore[arg-type]
         for predicate, seen in self._watches:
             if predicate(self._snapshot):
                 seen.set()
