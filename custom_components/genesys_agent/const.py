@@ -15,4 +15,3 @@ CONF_SHOW_CALLER_NUMBER: Final = "show_caller_number"
 CUSTOM_REGION: Final = "custom"
 
 # Redirect URI a user registers on their Genesys Cloud OAuth client.
-MY_REDIRECT_URL: Final = "https://my.home-assistant.io/redirect/oauth"
