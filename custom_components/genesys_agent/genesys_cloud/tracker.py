@@ -99,8 +99,10 @@ class StateTracker:
         self._held_back: list[Notification] = []
         # How far each leg seen lately got (see state.leg_stage), least recently seen first.
         self._leg_stages: OrderedDict[str, int] = OrderedDict()
-        # For each call kept: how strongly the entities follow it, and the agent's leg of it.
-        self._followed: dict[str, tuple[tuple[int, float], Participant]] = {}
+        # For each call kept: how strongly the entities follow it (lower first), and the agent's
+        # leg of it.
+        self._ranks: dict[str, tuple[int, float]] = {}
+        self._legs: dict[str, Participant] = {}
         self._changed = asyncio.Event()
         # Conditions someone waits for, each with the event set once a published state met it,
         # however briefly: someone else may change the state again right after.
@@ -157,12 +159,14 @@ class StateTracker:
 
     def apply_resync(self, calls: list[CallConversation], agent: Agent) -> None:
         """Replace everything known with what REST says now; nothing stale survives."""
-        self._followed.clear()
+        self._ranks.clear()
+        self._legs.clear()
         conversations: dict[str, CallConversation] = {}
         for conversation in calls:
-            if self._admit(conversation, truth=True):
+            leg = conversation.user_participant(self.user_id)
+            if leg is not None and self._admit(conversation.id, leg, truth=True):
                 conversations[conversation.id] = conversation
-                self._follow(conversation)
+                self._follow(conversation.id, leg)
         self._publish_conversations(
             conversations,
             agent=agent,
@@ -219,18 +223,15 @@ class StateTracker:
 
     # ------------------------------------------------------------------ conversations
 
-    def _admit(self, conversation: CallConversation, *, truth: bool) -> bool | None:
-        """Whether to keep a snapshot (True) or drop its conversation as over (False).
+    def _admit(self, conversation_id: str, leg: Participant, *, truth: bool) -> bool | None:
+        """Whether to keep a snapshot of the agent's ``leg`` (True) or drop it as over (False).
 
-        None: not the agent's, or (for an event) a move back of their leg. Remembers how far
-        the leg got; a REST read (``truth``) overrides what was remembered.
+        None: (for an event) a move back of the leg. Remembers how far the leg got; a REST
+        read (``truth``) overrides what was remembered.
         """
-        leg = conversation.user_participant(self.user_id)
-        if leg is None:
-            return None
         stage = leg_stage(leg)
         if not truth:
-            known = self._known_stage(conversation.id, leg.id)
+            known = self._known_stage(conversation_id, leg.id)
             if known is not None:
                 if stage is None and known >= DISCONNECTED_STAGE:
                     return None  # an unknown state does not revive an ended leg
@@ -248,8 +249,7 @@ class StateTracker:
     def _known_stage(self, conversation_id: str, leg_id: str) -> int | None:
         """How far the leg got: by memory, or by the conversation kept (memory is bounded)."""
         known = self._leg_stages.get(leg_id)
-        kept = self._snapshot.conversations.get(conversation_id)
-        kept_leg = kept.user_participant(self.user_id) if kept is not None else None
+        kept_leg = self._legs.get(conversation_id)
         kept_stage = leg_stage(kept_leg) if kept_leg is not None and kept_leg.id == leg_id else None
         if known is None or kept_stage is None:
             return kept_stage if known is None else known
@@ -259,40 +259,41 @@ class StateTracker:
         kept = self._snapshot.conversations
         if not truth and kept.get(conversation.id) == conversation:
             return  # the same snapshot again: nothing changed
-        keep = self._admit(conversation, truth=truth)
+        leg = conversation.user_participant(self.user_id)
+        if leg is None:
+            return  # not the agent's
+        keep = self._admit(conversation.id, leg, truth=truth)
         if keep is None or (not keep and conversation.id not in kept):
             return
         conversations = dict(kept)
         if keep:
             conversations[conversation.id] = conversation
-            self._follow(conversation)
+            self._follow(conversation.id, leg)
         else:
-            del conversations[conversation.id]
-            del self._followed[conversation.id]
+            del conversations[conversation.id], self._ranks[conversation.id]
+            del self._legs[conversation.id]
         self._publish_conversations(conversations)
 
-    def _follow(self, conversation: CallConversation) -> None:
-        """Remember how strongly the entities would follow a kept conversation, and its leg."""
-        leg = conversation.user_participant(self.user_id)
-        assert leg is not None  # admitted: the agent's
-        rank = follow_rank(leg) or (len(CallState), 0.0)
-        self._followed[conversation.id] = rank, leg
+    def _follow(self, conversation_id: str, leg: Participant) -> None:
+        """Remember how strongly the entities would follow a kept call, and the agent's leg."""
+        self._ranks[conversation_id] = follow_rank(leg) or (len(CallState), 0.0)
+        self._legs[conversation_id] = leg
 
     def _publish_conversations(
         self, conversations: dict[str, CallConversation], **changes: object
     ) -> None:
         """Publish the calls kept: at most CALLS_KEPT, the ones followed last dropped first."""
         while len(conversations) > CALLS_KEPT:
-            least = max(self._followed, key=lambda kept: self._followed[kept][0])
-            del conversations[least], self._followed[least]
+            least = max(self._ranks, key=self._ranks.__getitem__)
+            del conversations[least], self._ranks[least], self._legs[least]
         self.publish(conversations=MappingProxyType(conversations), **changes)
 
     def _followed_state(self, conversations: Mapping[str, CallConversation]) -> AgentState:
         """The agent's state: the call the entities follow (see state.follow_rank)."""
-        if not self._followed:
+        if not self._ranks:
             return AgentState()
-        best = min(self._followed, key=lambda kept: self._followed[kept][0])
-        return followed_state(conversations[best], self._followed[best][1])
+        best = min(self._ranks, key=self._ranks.__getitem__)
+        return followed_state(conversations[best], self._legs[best])
 
     def publish(self, **changes: object) -> None:
         """Replace the snapshot, derive the agent's state, and tell the listener."""
