@@ -29,6 +29,7 @@ from custom_components.genesys_agent.genesys_cloud.models import Notification
 from genesys_emulator import Emulator
 
 from ..flood import StallMonitor, ended_call_frames, per_event_costs
+from ..softphone.bench_media import measured_apart
 from .conftest import MUTE, conversation_frame, emulator_muted
 
 RESULTS = Path(__file__).resolve().parents[2] / ".bench" / "results.json"
@@ -293,5 +294,5 @@ async def test_benchmarks(
         await step()
     parsing(emulator, live_call)
     memory_added()
-    row("softphone: mute → first silent frame", "not built yet", "one 20 ms frame", None)
+    rows.extend(await asyncio.to_thread(measured_apart))
     print_table()

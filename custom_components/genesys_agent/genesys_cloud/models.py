@@ -266,6 +266,8 @@ class Agent:
     station: Station | None
     presence: PresenceState | None
     routing_status: RoutingState | None
+    # The user's XMPP address on the streaming service (``chat.jabberId``).
+    jabber_id: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_json(cls, value: Json) -> Agent:
@@ -284,6 +286,7 @@ class Agent:
                 )
         presence = data.get("presence")
         routing = data.get("routingStatus")
+        chat = _object(data.get("chat", {}), "chat")
         return cls(
             id=_str(data, "id"),
             name=_optional_str(data, "name"),
@@ -291,6 +294,7 @@ class Agent:
             station=station,
             presence=parse_presence(presence) if presence is not None else None,
             routing_status=parse_routing_status(routing) if routing is not None else None,
+            jabber_id=_optional_str(chat, "jabberId"),
         )
 
 
