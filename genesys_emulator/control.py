@@ -308,10 +308,8 @@ class Control:
 
         ``status``: as for ``fail_next``; "timeout" applies the request and never answers.
         """
-        try:
+        with _invalid_is_bad_request():
             self._emu.faults.fail_next(count, status, path_prefix, 0, after_applying=True)
-        except ValueError as err:
-            raise ApiError("bad.request", reason=str(err)) from err
 
     async def set_latency(self, seconds: float) -> None:
         """Delay every HTTP answer (the control surface excepted)."""
