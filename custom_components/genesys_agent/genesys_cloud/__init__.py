@@ -19,6 +19,7 @@ from .exceptions import (
     GenesysRateLimitError,
     GenesysResponseError,
     GenesysServerError,
+    GenesysSubscriptionError,
 )
 from .models import (
     Agent,
@@ -26,18 +27,22 @@ from .models import (
     CallDirection,
     CallState,
     Channel,
+    ChannelTopic,
     MuteSource,
     Participant,
     PresenceState,
     RoutingState,
     Station,
 )
-from .session import AgentSession
+from .session import CALLS_TOPIC, PRESENCE_TOPIC, ROUTING_STATUS_TOPIC, AgentSession
 from .state import AgentState, CallEvent, CallEventType, derive_agent_state, diff_call_events
 from .tracker import SessionSnapshot
 
 __all__ = [
+    "CALLS_TOPIC",
+    "PRESENCE_TOPIC",
     "REGIONS",
+    "ROUTING_STATUS_TOPIC",
     "AbstractAuth",
     "Agent",
     "AgentSession",
@@ -48,6 +53,7 @@ __all__ = [
     "CallEventType",
     "CallState",
     "Channel",
+    "ChannelTopic",
     "Environment",
     "GenesysAuthError",
     "GenesysCallNotConnectedError",
@@ -62,6 +68,7 @@ __all__ = [
     "GenesysRateLimitError",
     "GenesysResponseError",
     "GenesysServerError",
+    "GenesysSubscriptionError",
     "MuteSource",
     "Participant",
     "PresenceState",

@@ -35,6 +35,7 @@ from .models import (
     Agent,
     CallConversation,
     CallState,
+    ChannelTopic,
     MuteSource,
     Notification,
     Participant,
@@ -81,6 +82,12 @@ class SessionSnapshot:
     # Kinds of command ("mute", ...) sent but not confirmed by an event within about a second:
     # Genesys is being asked (read back) or has not answered yet.
     pending_commands: frozenset[str] = frozenset()
+    # The agent's topics Genesys refused (ids after ``v2.users.{id}.``); every other is permitted.
+    rejected_topics: tuple[ChannelTopic, ...] = ()
+
+    def permits(self, topic: str) -> bool:
+        """Whether Genesys sends the agent's ``topic`` (``presence``, ``conversations.calls``…)."""
+        return all(rejected.id != topic for rejected in self.rejected_topics)
 
 
 type SnapshotListener = Callable[[SessionSnapshot], None]
