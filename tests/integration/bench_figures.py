@@ -308,6 +308,13 @@ def memory_added() -> None:
     )
 
 
+async def softphone_network() -> None:
+    """Relay CPU, and the mute on a clean and an impaired network (aiortc only for this step)."""
+    from ..softphone.figures import bench_rows  # noqa: PLC0415
+
+    await bench_rows(row)
+
+
 def print_table() -> None:
     """Each figure's range over the runs beside its target; met only if every run met it."""
     formatter = _RangeFormatter()
@@ -360,6 +367,7 @@ async def test_benchmarks(
         lambda: reconnect(hass, emulator, integration),
         lambda: flood(hass, emulator, integration),
         lambda: idle_cost(integration),
+        softphone_network,
     ]
     for step in steps:
         await step()
