@@ -74,6 +74,12 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
         )
 
     async def _async_on_hass_stop(self, event: Event) -> None:
+        await self._async_stop_connections()
+
+    async def _async_stop_connections(self) -> None:
+        """The softphone's streaming socket, then the session's websocket."""
+        if self.softphone is not None:
+            await self.softphone.async_stop()
         await self.session.async_stop()
 
     async def _async_start_softphone(self) -> Softphone | None:
@@ -159,9 +165,7 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
     async def async_shutdown(self) -> None:
         """Close the websocket and stop reconnecting."""
         await super().async_shutdown()
-        if self.softphone is not None:
-            await self.softphone.async_stop()
-        await self.session.async_stop()
+        await self._async_stop_connections()
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
 
 

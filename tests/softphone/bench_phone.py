@@ -44,7 +44,6 @@ from genesys_emulator.loopback_ice import pin_ice_to_loopback
 from genesys_emulator.testing import login_with_pkce
 
 from ..client.conftest import EmulatorAuth
-from .bench_media import SPREAD, _spread
 
 ROOT = Path(__file__).resolve().parents[2]
 BELOW_DBFS = -60.0
@@ -151,6 +150,9 @@ async def phone_rows(base_url: str) -> list[dict[str, Any]]:
 
 
 async def _mute_rows(phone: Softphone, far: FarEnd) -> list[dict[str, Any]]:
+    # bench_media imports aiortc: only once the memory the phone added is measured.
+    from .bench_media import SPREAD, _spread  # noqa: PLC0415
+
     gate: list[float] = []
     below_frames: list[int] = []
     zero_frames: list[int] = []

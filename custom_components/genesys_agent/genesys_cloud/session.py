@@ -12,7 +12,7 @@ import logging
 import time
 
 from .client import GenesysClient
-from .commands import CommandRunner, mute_command
+from .commands import MUTE, CommandRunner, mute_command
 from .exceptions import GenesysAuthError, GenesysError, GenesysSubscriptionError
 from .models import Agent, ChannelTopic
 from .notifications import NotificationStream
@@ -42,7 +42,7 @@ class AgentSession:
         heartbeat_timeout: float = 75.0,
         backoff_initial: float = 1.0,
         backoff_max: float = 300.0,
-        mute_confirm_timeout: float = 5.0,
+        mute_confirm_timeout: float = 1.0,
         token_refresh_floor: float = 10.0,
     ) -> None:
         """Prepare the session; ``async_start`` connects it."""
@@ -217,6 +217,8 @@ class AgentSession:
                 return True
             if self.tracker.handle_frame(text):
                 return False
+            # Buffered frames are read without waiting: a flood must not hold the event loop.
+            await asyncio.sleep(0)
 
     # ------------------------------------------------------------------ commands
 
@@ -227,4 +229,4 @@ class AgentSession:
         only the last of them is sent. A press superseded by a later one returns without error
         once the one in flight is done.
         """
-        await self.commands.run("mute", mute_command(self.client, self.tracker, muted))
+        await self.commands.run(MUTE, mute_command(self.client, self.tracker, muted))
