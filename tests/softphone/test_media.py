@@ -279,6 +279,22 @@ def test_ice_servers_are_explicit_and_relay_only_without_stun() -> None:
     assert garbage.iceServers == []
 
 
+def test_turn_over_udp_comes_first_because_aiortc_tries_only_the_first_turn_url() -> None:
+    tls = IceServer(["turns:127.0.0.1:5349?transport=tcp"], "user", "secret")
+    tcp = IceServer(["turn:127.0.0.1:3478?transport=tcp"], "user", "secret")
+    udp = IceServer(["turn:127.0.0.1:3478", "stun:127.0.0.1:3478"], "other", "secret2")
+
+    servers = rtc_configuration([tls, tcp, udp]).iceServers
+
+    assert [s.urls for s in servers] == [
+        ["stun:127.0.0.1:3478"],
+        ["turn:127.0.0.1:3478"],
+        ["turn:127.0.0.1:3478?transport=tcp"],
+        ["turns:127.0.0.1:5349?transport=tcp"],
+    ]
+    assert (servers[1].username, servers[1].credential) == ("other", "secret2")
+
+
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -49,6 +49,7 @@ async def test_an_inbound_call_is_answered_by_the_softphone_and_genesys_hears_th
     diagnostics = await phone.async_diagnostics()
     assert diagnostics["media_state"] == "connected"
     assert diagnostics["codec"] == "opus/48000/2"
+    assert diagnostics["ice_path"] == "host"
     assert diagnostics["packets_sent"] > 0
     assert diagnostics["packets_received"] > 0
     assert diagnostics["source"] == "tone 440 Hz"

@@ -11,6 +11,10 @@ Choices where the reference is silent or aiortc differs from a browser:
 - ICE servers are always passed explicitly, so aiortc never falls back to its public STUN
   server. As the SDK does, the policy is relay-only when Genesys returns TURN and no STUN; an
   empty list (a local emulator) gathers host candidates only.
+- aiortc (aioice) uses only the first STUN and the first TURN URL it is given, with no fall-back
+  from one TURN URL to the next. The TURN URLs are therefore ordered: TURN over UDP first (the
+  media's own transport, no head-of-line blocking), then TURN over TCP, then TURNS. TURN over
+  TCP is used only when extdisco hands out no TURN over UDP.
 - aiortc has no ICE restart: an offer with new ICE credentials is silently answered with the old
   ones. ``answer`` refuses such an offer; the caller checks ``restarts_ice`` (or
   ``offer_restarts_ice``) first and answers a re-invite with a new ``AiortcMediaSession``.
@@ -100,6 +104,8 @@ class MediaStats:
     frames_played: int
     source: str
     muted: bool
+    # The nominated local candidate's type: "host", "srflx" or "relay" (through TURN).
+    path: str | None = None
 
 
 def ensure_alsa_config() -> None:
@@ -432,6 +438,7 @@ class AiortcMediaSession:
             if self._pc.localDescription is not None:
                 codec = _first_codec(self._pc.localDescription.sdp)
         return MediaStats(
+            path=self._selected_path(),
             ice_state=ice_state,
             codec=codec,
             packets_sent=sent,
@@ -440,6 +447,16 @@ class AiortcMediaSession:
             source=self.source.describe(),
             muted=self._muted,
         )
+
+    def _selected_path(self) -> str | None:
+        """The nominated local candidate's type (aiortc exposes no selected pair: aioice's)."""
+        if self._pc is None:
+            return None
+        for transceiver in self._pc.getTransceivers():
+            connection = transceiver.receiver.transport.transport._connection
+            for pair in connection._nominated.values():
+                return str(pair.local_candidate.type)
+        return None
 
     # ------------------------------------------------------------------ internals
 
@@ -490,20 +507,29 @@ class AiortcMediaSession:
 
 def rtc_configuration(ice_servers: list[IceServer]) -> RTCConfiguration:
     """Explicit servers (never aiortc's public default); relay-only when there is TURN, no STUN."""
-    servers: list[RTCIceServer] = []
-    has_stun = has_turn = False
-    for server in ice_servers:
-        urls = [url for url in server.urls if _usable_ice_url(url)]
-        if not urls:
-            continue
-        has_stun |= any(url.startswith("stun") for url in urls)
-        has_turn |= any(url.startswith("turn") for url in urls)
-        servers.append(
-            RTCIceServer(urls=urls, username=server.username, credential=server.credential)
-        )
+    # One URL a server, so the URLs sort across servers (aiortc takes the first of each kind).
+    urls = sorted(
+        ((url, server) for server in ice_servers for url in server.urls if _usable_ice_url(url)),
+        key=lambda entry: _url_rank(entry[0]),
+    )
+    servers = [
+        RTCIceServer(urls=[url], username=server.username, credential=server.credential)
+        for url, server in urls
+    ]
+    has_stun = any(url.startswith("stun") for url, _ in urls)
+    has_turn = any(url.startswith("turn") for url, _ in urls)
     relay_only = has_turn and not has_stun
     policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
     return RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
+
+
+def _url_rank(url: str) -> int:
+    """STUN first (apart anyway), then TURN over UDP, TURN over TCP, TURNS."""
+    if url.startswith("stun"):
+        return 0
+    if url.startswith("turns:"):
+        return 3
+    return 2 if "transport=tcp" in url.lower() else 1
 
 
 def _usable_ice_url(url: str) -> bool:

@@ -319,6 +319,8 @@ class Softphone:
             "gate_closed": self.gate_closed,
             "ice_state": stats.ice_state if stats else None,
             "codec": stats.codec if stats else None,
+            # "relay": the call's media goes through Genesys' TURN server.
+            "ice_path": stats.path if stats else None,
             "packets_sent": stats.packets_sent if stats else 0,
             "packets_received": stats.packets_received if stats else 0,
             "source": self.options.source.describe(),
