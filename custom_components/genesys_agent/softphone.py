@@ -4,11 +4,13 @@ The phone itself (``genesys_cloud.softphone.phone``) lives in the client; this m
 the entry's options into its settings, offers the host's ALSA devices to the options flow,
 starts it with the entry (an options change reloads the entry, so it also stops and starts with
 the option) and turns what it reports into repair issues: a station that is no WebRTC phone, and
-an audio device that cannot open, by name.
+an audio device that cannot open, by name. The phone's XMPP resource is derived from the entry,
+so after a restart it is the same phone to Genesys (a re-invite for a call in progress reaches it).
 """
 
 from collections.abc import Callable, Mapping
 from typing import Any
+import uuid
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -40,6 +42,13 @@ from .genesys_cloud.softphone.phone import AnswerMode, MediaState, Softphone, So
 
 ISSUE_NOT_WEBRTC = "softphone_not_webrtc"
 ISSUE_DEVICE = "softphone_device"
+# Names the phones of this integration's entries (uuid5): stable, and no personal data.
+_RESOURCE_NAMESPACE = uuid.UUID("5f0c7a52-8b0e-4d55-9a0c-2d8e6f3b1c47")
+
+
+def phone_resource(entry_id: str) -> str:
+    """The entry's XMPP resource: the same across restarts, distinct for each entry."""
+    return str(uuid.uuid5(_RESOURCE_NAMESPACE, entry_id))
 
 
 def capture_source(value: str) -> AudioSource:
@@ -123,7 +132,7 @@ async def async_start_softphone(
         _follow_device_issue(hass, entry, phone)
         on_change()
 
-    phone = Softphone(session, options, listener=changed)
+    phone = Softphone(session, options, listener=changed, resource=phone_resource(entry.entry_id))
     if await phone.async_start():
         return phone
     ir.async_create_issue(

@@ -272,3 +272,26 @@ async def test_the_options_list_the_hosts_alsa_devices(
             "plughw:CARD=Headset,DEV=0",
         ]
         assert fields["softphone_capture"].config["custom_value"]  # a device may be typed
+
+
+async def test_a_restart_mid_call_shows_the_call_elsewhere_until_genesys_reinvites(
+    hass: HomeAssistant, softphone_entry: ConfigEntry, webrtc_emulator: Emulator
+) -> None:
+    """Home Assistant stops and starts during a call: the same phone to Genesys afterwards."""
+    conversation_id = await softphone_call(hass, softphone_entry, webrtc_emulator)
+    (before,) = webrtc_emulator.streaming.sessions.values()
+
+    assert await hass.config_entries.async_reload(softphone_entry.entry_id)
+    await hass.async_block_till_done()
+
+    await wait_for(hass, lambda: hass.states.get(MEDIA).state == "elsewhere", 15)  # type: ignore[union-attr]
+    (after,) = webrtc_emulator.streaming.sessions.values()
+    assert after is not before
+    assert after.full_jid == before.full_jid  # re-registered as the same phone
+    await webrtc_emulator.gateway.reinvite(conversation_id, new_peer=True)
+    await wait_for(hass, lambda: hass.states.get(MEDIA).state == "connected", 15)  # type: ignore[union-attr]
+    peer = webrtc_emulator.media_peer_of(conversation_id)
+    assert peer is not None
+    heard = peer.frames_received
+    await wait_for(hass, lambda: peer.frames_received > heard + 10, 10)
+    assert peer.frames[-1].dbfs > AUDIBLE_DBFS

@@ -33,16 +33,23 @@ MakePhone = Callable[..., Awaitable[Softphone]]
 async def make_phone(
     emulator: Emulator, session: AgentSession, loopback_webrtc: None
 ) -> AsyncGenerator[MakePhone]:
-    """Start softphones on the demo agent's session (a 440 Hz tone, answering every call)."""
+    """Start softphones on the demo agent's session (a 440 Hz tone, answering every call).
+
+    ``resource``: the phone's XMPP resource (a random one by default).
+    """
     emulator.enable_webrtc_media()
     emulator.streaming.services = []
     emulator.gateway.propose_interval = 0.2
     phones: list[Softphone] = []
 
-    async def make(**options: object) -> Softphone:
+    async def make(resource: str | None = None, **options: object) -> Softphone:
         settings = {"source": AudioSource.tone(440), "answer_mode": AnswerMode.ALWAYS} | options
         phone = Softphone(
-            session, SoftphoneOptions(**settings), ping_interval=1.0, backoff_initial=0.05
+            session,
+            SoftphoneOptions(**settings),
+            ping_interval=1.0,
+            backoff_initial=0.05,
+            resource=resource,
         )
         phones.append(phone)
         assert await phone.async_start()

@@ -27,7 +27,14 @@ The mute gate. What leaves the house is never more than what Genesys shows:
 
 Media state: ``IDLE`` (no call's media), ``CONNECTING`` (an offer answered, ICE checking),
 ``CONNECTED`` (ICE connected; also between calls on a persistent connection), ``FAILED``
-(ICE failed or the media could not start, e.g. a device that cannot open: ``last_error``).
+(ICE failed or the media could not start, e.g. a device that cannot open: ``last_error``),
+``ELSEWHERE`` (Genesys shows the agent's call talking, but its audio is not on this phone: taken
+on another client, or carried on after Home Assistant restarted mid-call and Genesys sent no
+re-invite; the call goes on server-side and can be picked up elsewhere).
+
+Restarts. ``resource`` names this phone's XMPP resource; the integration derives it from the
+config entry, so after a restart the phone binds the same full JID and a re-invite the gateway
+sends for the call in progress reaches it (and is answered: the audio resumes here).
 
 Choices where the reference is UNCONFIRMED: the station is read once, at start (a changed
 station needs a restart of the softphone); the eager persistent set-up propose
@@ -85,6 +92,7 @@ class MediaState(StrEnum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     FAILED = "failed"
+    ELSEWHERE = "elsewhere"
 
 
 class AnswerMode(StrEnum):
@@ -350,7 +358,7 @@ class Softphone:
                 if self._call is not None and self._call.session_id == event.session_id:
                     self._call = None
                     if self._state is not MediaState.FAILED:
-                        self._set_state(MediaState.IDLE)
+                        self._set_state(self._without_media(self._session.snapshot))
 
     def _on_pending(self, pending: PendingSession) -> None:
         mode = self.options.answer_mode
@@ -419,6 +427,8 @@ class Softphone:
 
     def _follow_snapshot(self, snapshot: SessionSnapshot) -> None:
         self._apply_gate(snapshot)
+        if self._call is None and self._state is not MediaState.FAILED:
+            self._set_state(self._without_media(snapshot))
         state = snapshot.agent_state
         call = self._call
         if call is not None and call.conversation_id is not None:
@@ -438,6 +448,12 @@ class Softphone:
             and not self._pending
         ):
             self._spawn(self._answer_by_rest_quietly(state.conversation_id))
+
+    @staticmethod
+    def _without_media(snapshot: SessionSnapshot) -> MediaState:
+        """No media here: elsewhere while Genesys shows the agent's call talking, else idle."""
+        talking = snapshot.agent_state.call_state in _TALKING
+        return MediaState.ELSEWHERE if talking else MediaState.IDLE
 
     def _apply_gate(self, snapshot: SessionSnapshot) -> None:
         """Closed while Genesys shows muted or no call talks, or while a mute press flies.
