@@ -86,25 +86,38 @@ async def test_calls_back_to_back_leak_nothing(
                 with lag.paused():
                     samples[number] = resources()
     elapsed = time.monotonic() - started
+    assert_flat(samples, CALLS, elapsed, lag.figures())
+
+
+def assert_flat(
+    samples: dict[int, dict[str, Any]],
+    calls: int,
+    elapsed: float,
+    lag: dict[str, Any],
+    peer_connections: int = 0,
+    **labels: object,
+) -> None:
+    """Print every sample and the run's figures; every resource flat from ``BASELINE_CALL``."""
     for number, sample in samples.items():
         print(json.dumps({"call": number, **sample}))
-    baseline, last = samples[BASELINE_CALL], samples[CALLS]
-    calls_since = CALLS - BASELINE_CALL
+    baseline, last = samples[BASELINE_CALL], samples[calls]
+    calls_since = calls - BASELINE_CALL
     raw_kb, retained_kb = (
         (last[key] - baseline[key]) * 1024 / calls_since for key in ("rss_mb", "rss_trimmed_mb")
     )
     print(
         json.dumps(
             {
-                "calls": CALLS,
+                **labels,
+                "calls": calls,
                 "seconds": round(elapsed, 1),
                 f"rss_growth_per_call_from_{BASELINE_CALL}_kb": round(raw_kb, 1),
                 f"retained_per_call_from_{BASELINE_CALL}_kb": round(retained_kb, 1),
-                **lag.figures(),
+                **lag,
             }
         )
     )
     for resource in ("tasks", "fds", "udp_sockets", "peer_connections", "dtls_transports"):
         assert last[resource] == baseline[resource], (resource, baseline, last)
-    assert last["peer_connections"] == 0
+    assert last["peer_connections"] == peer_connections
     assert retained_kb < RETAINED_PER_CALL_LIMIT_KB, (baseline, last)

@@ -1,8 +1,6 @@
-"""The softphone's owner end to end: the emulator's gateway and aiortc media peer, real sockets.
+"""The softphone's owner end to end: answering, the mute gate, the call's end, persistent calls.
 
-Every WebRTC packet stays on 127.0.0.1 (``loopback_webrtc``; asserted on the selected pair and
-every candidate the softphone sent); the streaming service hands out no ICE server, so nothing
-falls back to a public STUN server.
+Set-up and the loopback assertions are in ``phone_calls``.
 """
 
 import pytest
