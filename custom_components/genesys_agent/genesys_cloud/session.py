@@ -10,10 +10,20 @@ import contextlib
 import logging
 import random
 
+from .call_commands import (
+    answer_command,
+    decline_command,
+    hang_up_command,
+    hold_command,
+    mute_command,
+    presence_command,
+    skip_wrapup_command,
+    submit_wrapup_command,
+)
 from .client import GenesysClient
-from .commands import CommandRunner, mute_command
+from .commands import CommandRunner
 from .exceptions import GenesysAuthError, GenesysError
-from .models import Agent
+from .models import Agent, PresenceDefinition, WrapupCode
 from .notifications import NotificationStream
 from .tracker import SessionSnapshot, SnapshotListener, StateTracker
 
@@ -21,7 +31,7 @@ _LOGGER = logging.getLogger(__package__)
 
 
 class AgentSession:
-    """One agent's live view of Genesys Cloud, and the only way to change their mute."""
+    """One agent's live view of Genesys Cloud, and the only way to change their call."""
 
     def __init__(
         self,
@@ -44,6 +54,9 @@ class AgentSession:
         self._task: asyncio.Task[None] | None = None
         # Whether the current socket has spoken: only then a drop resets the backoff.
         self._heard_since_connect = False
+        # Read on first use, forgotten on every (re)connect: they may have changed meanwhile.
+        self._presence_definitions: tuple[PresenceDefinition, ...] | None = None
+        self._wrapup_codes: dict[str, tuple[WrapupCode, ...]] = {}
 
     @property
     def snapshot(self) -> SessionSnapshot:
@@ -87,6 +100,8 @@ class AgentSession:
         """A socket first, then the REST resync, so nothing falls between the two."""
         assert self._stream is not None
         self._heard_since_connect = False
+        self._presence_definitions = None
+        self._wrapup_codes.clear()
         await self._stream.async_open(fresh_channel=fresh_channel)
         await self._resync()
 
@@ -157,3 +172,54 @@ class AgentSession:
         once the one in flight is done.
         """
         await self.commands.run("mute", mute_command(self.client, self.tracker, muted))
+
+    async def async_answer(self) -> None:
+        """Answer the ringing call."""
+        await self.commands.run("answer", answer_command(self.client, self.tracker))
+
+    async def async_decline(self) -> None:
+        """Decline the ringing call (a direct call goes to voicemail)."""
+        await self.commands.run("decline", decline_command(self.client, self.tracker))
+
+    async def async_hang_up(self) -> None:
+        """Hang up the connected, held or dialing call."""
+        await self.commands.run("hang_up", hang_up_command(self.client, self.tracker))
+
+    async def async_set_held(self, held: bool) -> None:
+        """Hold or resume the connected call; the last of rapid presses wins, as for mute."""
+        await self.commands.run("hold", hold_command(self.client, self.tracker, held))
+
+    async def async_skip_wrapup(self) -> None:
+        """Skip the wrap-up of the call just ended, where the queue allows it."""
+        await self.commands.run("wrapup", skip_wrapup_command(self.client, self.tracker))
+
+    async def async_submit_wrapup(self, code_id: str) -> None:
+        """Finish the wrap-up of the call just ended with one of its queue's codes."""
+        leg = self.snapshot.agent_leg
+        codes = self._wrapup_codes.get(leg.queue_id) if leg and leg.queue_id else None
+        await self.commands.run(
+            "wrapup", submit_wrapup_command(self.client, self.tracker, code_id, codes)
+        )
+
+    async def async_set_presence(self, definition_id: str) -> None:
+        """Set the agent's presence to one of the org's definitions."""
+        definitions = self._presence_definitions
+        known = {d.id for d in definitions} if definitions is not None else None
+        await self.commands.run(
+            "presence", presence_command(self.client, self.tracker, definition_id, known)
+        )
+
+    # ------------------------------------------------------------------ reads
+
+    async def async_get_presence_definitions(self) -> tuple[PresenceDefinition, ...]:
+        """The org's active presence definitions (read once per connection)."""
+        if self._presence_definitions is None:
+            self._presence_definitions = tuple(await self.client.async_get_presence_definitions())
+        return self._presence_definitions
+
+    async def async_get_wrapup_codes(self, queue_id: str) -> tuple[WrapupCode, ...]:
+        """A queue's wrap-up codes (read once per connection)."""
+        if queue_id not in self._wrapup_codes:
+            codes = tuple(await self.client.async_get_queue_wrapup_codes(queue_id))
+            self._wrapup_codes[queue_id] = codes
+        return self._wrapup_codes[queue_id]

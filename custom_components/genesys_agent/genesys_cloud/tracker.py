@@ -28,6 +28,7 @@ from .models import (
     PresenceState,
     RoutingState,
     parse_presence,
+    parse_presence_definition_id,
     parse_routing_status,
 )
 from .state import AgentState, derive_agent_state
@@ -55,6 +56,20 @@ class SessionSnapshot:
     auth_failed: bool = False
     # Who made the last mute change of the current call (None: no change seen yet).
     last_mute_source: MuteSource | None = None
+    # The org presence definition the agent is in (``presence`` is its system presence).
+    presence_definition_id: str | None = None
+
+    def leg(self, conversation_id: str | None, participant_id: str | None) -> Participant | None:
+        """One leg of a known conversation (None once the conversation is over or unknown)."""
+        conversation = self.conversations.get(conversation_id or "")
+        if conversation is None:
+            return None
+        return next((p for p in conversation.participants if p.id == participant_id), None)
+
+    @property
+    def agent_leg(self) -> Participant | None:
+        """The agent's own leg of the followed call."""
+        return self.leg(self.agent_state.conversation_id, self.agent_state.participant_id)
 
 
 type SnapshotListener = Callable[[SessionSnapshot], None]
@@ -143,6 +158,7 @@ class StateTracker:
             conversations=MappingProxyType(conversations),
             agent=agent,
             presence=agent.presence,
+            presence_definition_id=agent.presence_definition_id,
             routing_status=agent.routing_status,
             connected=True,
             auth_failed=False,
@@ -174,7 +190,10 @@ class StateTracker:
                 case "conversations.calls":
                     self.apply_conversation(CallConversation.from_json(notification.body))
                 case "presence":
-                    self.publish(presence=parse_presence(notification.body))
+                    self.publish(
+                        presence=parse_presence(notification.body),
+                        presence_definition_id=parse_presence_definition_id(notification.body),
+                    )
                 case "routingStatus":
                     self.publish(routing_status=parse_routing_status(notification.body))
         except GenesysResponseError as err:
