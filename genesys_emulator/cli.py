@@ -34,9 +34,11 @@ CTL_COMMANDS: dict[str, tuple[str, dict[str, Any], str | None]] = {
     "unhold": ("calls/{id}/hold", {"held": False}, None),
     "hangup": ("calls/{id}/customer-hangup", {}, None),
     "disconnect": ("calls/{id}/agent-disconnect", {}, None),
-    "wrapup": ("calls/{id}/wrapup", {}, None),
+    "wrapup": ("calls/{id}/wrapup", {}, "code"),
+    "skip-wrapup": ("calls/{id}/wrapup", {"skip": True}, None),
     "transfer": ("calls/{id}/transfer", {}, None),
     "consult": ("calls/{id}/consult", {}, "number"),
+    "ring-direct": ("calls/direct", {}, None),
     "presence": ("users/{agent}/presence", {}, "systemPresence"),
     "routing": ("users/{agent}/routing-status", {}, "status"),
     "drop": ("websockets/drop", {}, None),
@@ -131,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="subcommand")
     drive = commands.add_parser("ctl", help="drive a running emulator")
     drive.add_argument("command", choices=[*CTL_COMMANDS, "status", "audit"])
-    drive.add_argument("arg", nargs="?", help="number, presence or routing status")
+    drive.add_argument("arg", nargs="?", help="number, presence, routing status or wrap-up code id")
     drive.add_argument("--url", default=DEFAULT_URL)
     drive.add_argument("--conversation", help="call id (default: the latest call)")
     drive.add_argument("--by", choices=["desktop", "supervisor"], default="desktop")

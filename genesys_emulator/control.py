@@ -8,15 +8,20 @@ POST    /_emulator/users                           {name, email} → {id, name, 
 POST    /_emulator/stations                        {userId} → {id, name, userId}
 POST    /_emulator/calls/inbound                   {userId?, queueName?, ani?} → {conversationId}
 POST    /_emulator/calls/outbound                  {userId?, number?} → {conversationId}
+POST    /_emulator/calls/direct                    {userId?, ani?} → {conversationId}
 POST    /_emulator/calls/{id}/answer
 POST    /_emulator/calls/{id}/hold                 {held: bool}
 POST    /_emulator/calls/{id}/mute                 {muted: bool, by?: "desktop"|"supervisor"}
 POST    /_emulator/calls/{id}/customer-hangup
 POST    /_emulator/calls/{id}/agent-disconnect
-POST    /_emulator/calls/{id}/wrapup
+POST    /_emulator/calls/{id}/wrapup               {code?: wrap-up code id, skip?: bool}
 POST    /_emulator/calls/{id}/transfer
 POST    /_emulator/calls/{id}/consult              {number?} → {participantId}
-POST    /_emulator/users/{id}/presence             {systemPresence}
+POST    /_emulator/users/{id}/presence             {systemPresence} or {presenceId}
+POST    /_emulator/queues                          {name, wrapupPrompt?, wrapupCodes?: [name]}
+                                                   → {id, name, wrapupPrompt, wrapupCodes}
+POST    /_emulator/presences                       {label, systemPresence, languageLabels?,
+                                                   deactivated?} → OrganizationPresence
 POST    /_emulator/users/{id}/routing-status       {status}
 POST    /_emulator/websockets/drop                 → {count}
 POST    /_emulator/websockets/socket-closing       → {count}
@@ -31,14 +36,14 @@ POST    /_emulator/faults/heartbeats               {enabled: bool}
 POST    /_emulator/faults/clear
 POST    /_emulator/auto-approve                    {enabled: bool}
 GET     /_emulator/audit[?userId=]                 → {entities: [audit records]}
-GET     /_emulator/state                           → users, calls (REST shapes), channels
+GET     /_emulator/state                           → users, queues, calls (REST), channels
 ======  =========================================  ============================================
 
 Errors come back as Genesys ``ErrorBody`` (e.g. 404 ``not.found`` for an unknown call); a request
 that is not valid JSON of the right shape gets 400 ``bad.request``.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -47,9 +52,12 @@ from . import wire
 from .errors import ApiError
 from .state import (
     AGENT_PERMISSIONS,
+    DEFAULT_WRAPUP_CODES,
     AuditRecord,
     Conversation,
     Participant,
+    PresenceDefinition,
+    Queue,
     Station,
     User,
     utcnow,
@@ -58,23 +66,6 @@ from .state import (
 if TYPE_CHECKING:
     from .server import Emulator
 
-SYSTEM_PRESENCES = frozenset(
-    {
-        "Available",
-        "Busy",
-        "Away",
-        "Offline",
-        "On Queue",
-        "Idle",
-        "Meal",
-        "Training",
-        "Meeting",
-        "Break",
-    }
-)
-ROUTING_STATUSES = frozenset(
-    {"OFF_QUEUE", "IDLE", "INTERACTING", "NOT_RESPONDING", "COMMUNICATING"}
-)
 MUTERS = frozenset({"desktop", "supervisor"})
 
 Action = Callable[["Control", web.Request, dict[str, Any]], Awaitable[Any]]
@@ -105,23 +96,56 @@ class Control:
         """Give a user a WebRTC station."""
         return self._emu.org.add_station(self._user(user_id))
 
+    async def configure_queue(
+        self,
+        name: str,
+        *,
+        wrapup_prompt: str = "optional",
+        wrapup_codes: Sequence[str] = DEFAULT_WRAPUP_CODES,
+    ) -> Queue:
+        """Create or reconfigure a queue: ``mandatory`` or ``optional`` wrap-up, its codes."""
+        try:
+            return self._emu.org.set_queue(name, wrapup_prompt, wrapup_codes)
+        except ValueError as err:
+            raise ApiError("bad.request", reason=str(err)) from err
+
+    async def add_presence(
+        self,
+        label: str,
+        system_presence: str,
+        *,
+        translations: dict[str, str] | None = None,
+        deactivated: bool = False,
+    ) -> PresenceDefinition:
+        """Add a secondary presence under a system presence (``translations``: locale → label)."""
+        try:
+            return self._emu.org.add_presence(
+                label, system_presence, translations, deactivated=deactivated
+            )
+        except ValueError as err:
+            raise ApiError("bad.request", reason=str(err)) from err
+
     async def set_presence(self, user_id: str, system_presence: str) -> None:
-        """Change a user's presence (as the user would in Genesys' UI)."""
-        if system_presence not in SYSTEM_PRESENCES:
-            raise ApiError("bad.request", reason=f"unknown presence {system_presence}")
-        user = self._user(user_id)
-        user.presence, user.presence_modified = system_presence, utcnow()
-        await self._emu.hub.publish_to_user(user.id, "presence", wire.presence_event(user))
+        """Change a user's presence to a system one (as the user would in Genesys' UI)."""
+        try:
+            definition = self._emu.org.system_presence(system_presence)
+        except KeyError as err:
+            raise ApiError("bad.request", reason=f"unknown presence {system_presence}") from err
+        await self._emu.presences.set_presence(self._user(user_id), definition)
+
+    async def set_presence_definition(self, user_id: str, presence_id: str) -> None:
+        """Change a user's presence to any of the org's definitions (a secondary one, say)."""
+        definition = self._emu.org.presences.get(presence_id)
+        if definition is None:
+            raise ApiError("bad.request", reason=f"unknown presence definition {presence_id}")
+        await self._emu.presences.set_presence(self._user(user_id), definition)
 
     async def set_routing_status(self, user_id: str, status: str) -> None:
         """Change a user's ACD routing status."""
-        if status not in ROUTING_STATUSES:
-            raise ApiError("bad.request", reason=f"unknown routing status {status}")
-        user = self._user(user_id)
-        user.routing_status, user.routing_status_since = status, utcnow()
-        await self._emu.hub.publish_to_user(
-            user.id, "routingStatus", wire.routing_status_event(user)
-        )
+        try:
+            await self._emu.presences.set_routing_status(self._user(user_id), status)
+        except ValueError as err:
+            raise ApiError("bad.request", reason=str(err)) from err
 
     # ------------------------------------------------------------------ calls
 
@@ -134,6 +158,13 @@ class Control:
     ) -> str:
         """A customer calls; the queue offers the call to the user (default: the demo agent)."""
         conversation = await self._emu.calls.start_inbound(self._user(user_id), queue_name, ani)
+        return conversation.id
+
+    async def start_direct_call(
+        self, user_id: str | None = None, *, ani: str = "tel:+13175550155"
+    ) -> str:
+        """Someone dials the user's own number (default: the demo agent's): no queue."""
+        conversation = await self._emu.calls.start_direct(self._user(user_id), ani)
         return conversation.id
 
     async def start_outbound_call(
@@ -182,9 +213,16 @@ class Control:
         """The agent hangs up from the desktop."""
         await self._emu.calls.hang_up(*self._agent(conversation_id))
 
-    async def complete_wrapup(self, conversation_id: str) -> None:
-        """The agent finishes wrap-up."""
-        await self._emu.calls.complete_wrapup(*self._agent(conversation_id))
+    async def complete_wrapup(self, conversation_id: str, *, code_id: str | None = None) -> None:
+        """The agent finishes wrap-up with a code (default: the queue's first, the default one)."""
+        conversation, agent = self._agent(conversation_id)
+        calls = self._emu.calls
+        code = code_id or calls.awaited_wrapup(agent).wrapup_codes[0].id
+        await calls.submit_wrapup(conversation, agent, code)
+
+    async def skip_wrapup(self, conversation_id: str) -> None:
+        """The agent skips wrap-up (refused when the queue's wrap-up is mandatory)."""
+        await self._emu.calls.skip_wrapup(*self._agent(conversation_id))
 
     async def transfer_away(self, conversation_id: str) -> None:
         """The agent transfers the customer back to the queue."""
@@ -285,11 +323,13 @@ class Control:
                     "name": u.name,
                     "email": u.email,
                     "stationId": u.station_id,
-                    "presence": u.presence,
+                    "presence": u.presence.system_presence,
+                    "presenceId": u.presence.id,
                     "routingStatus": u.routing_status,
                 }
                 for u in emu.org.users.values()
             ],
+            "queues": [_queue(q) for q in emu.org.queues.values()],
             "conversations": [
                 wire.call_conversation(c, rest=True) for c in emu.calls.conversations.values()
             ],
@@ -374,6 +414,51 @@ async def _consult(c: Control, r: web.Request, b: dict[str, Any]) -> dict[str, A
     return {"participantId": await c.start_consult(_call(r), **options)}
 
 
+async def _direct(c: Control, r: web.Request, b: dict[str, Any]) -> dict[str, Any]:
+    options = {"ani": b["ani"]} if "ani" in b else {}
+    return {"conversationId": await c.start_direct_call(b.get("userId"), **options)}
+
+
+async def _wrapup(c: Control, r: web.Request, b: dict[str, Any]) -> None:
+    if b.get("skip"):
+        await c.skip_wrapup(_call(r))
+    else:
+        await c.complete_wrapup(_call(r), code_id=b.get("code"))
+
+
+def _queue(queue: Queue) -> dict[str, Any]:
+    return {
+        "id": queue.id,
+        "name": queue.name,
+        "wrapupPrompt": queue.wrapup_prompt,
+        "wrapupCodes": [{"id": code.id, "name": code.name} for code in queue.wrapup_codes],
+    }
+
+
+async def _configure_queue(c: Control, r: web.Request, b: dict[str, Any]) -> dict[str, Any]:
+    options = {k: b[f] for k, f in (("wrapup_prompt", "wrapupPrompt"),) if f in b}
+    if "wrapupCodes" in b:
+        options["wrapup_codes"] = [str(name) for name in b["wrapupCodes"]]
+    return _queue(await c.configure_queue(b["name"], **options))
+
+
+async def _add_presence(c: Control, r: web.Request, b: dict[str, Any]) -> dict[str, Any]:
+    definition = await c.add_presence(
+        b["label"],
+        b["systemPresence"],
+        translations=b.get("languageLabels"),
+        deactivated=bool(b.get("deactivated", False)),
+    )
+    return wire.organization_presence(definition)
+
+
+async def _presence(c: Control, r: web.Request, b: dict[str, Any]) -> None:
+    if "presenceId" in b:
+        await c.set_presence_definition(_user_id(r), b["presenceId"])
+    else:
+        await c.set_presence(_user_id(r), b["systemPresence"])
+
+
 async def _counted(count: Awaitable[int]) -> dict[str, int]:
     return {"count": await count}
 
@@ -383,6 +468,7 @@ _ACTIONS: dict[str, Action] = {
     "stations": _create_station,
     "calls/inbound": _inbound,
     "calls/outbound": _outbound,
+    "calls/direct": _direct,
     "calls/{conversation_id}/answer": lambda c, r, b: c.answer(_call(r)),
     "calls/{conversation_id}/hold": lambda c, r, b: c.set_hold(_call(r), bool(b["held"])),
     "calls/{conversation_id}/mute": lambda c, r, b: c.set_mute(
@@ -390,10 +476,12 @@ _ACTIONS: dict[str, Action] = {
     ),
     "calls/{conversation_id}/customer-hangup": lambda c, r, b: c.customer_hangup(_call(r)),
     "calls/{conversation_id}/agent-disconnect": lambda c, r, b: c.agent_disconnect(_call(r)),
-    "calls/{conversation_id}/wrapup": lambda c, r, b: c.complete_wrapup(_call(r)),
+    "calls/{conversation_id}/wrapup": _wrapup,
     "calls/{conversation_id}/transfer": lambda c, r, b: c.transfer_away(_call(r)),
     "calls/{conversation_id}/consult": _consult,
-    "users/{user_id}/presence": lambda c, r, b: c.set_presence(_user_id(r), b["systemPresence"]),
+    "users/{user_id}/presence": _presence,
+    "queues": _configure_queue,
+    "presences": _add_presence,
     "users/{user_id}/routing-status": lambda c, r, b: c.set_routing_status(
         _user_id(r), b["status"]
     ),

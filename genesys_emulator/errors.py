@@ -20,6 +20,14 @@ _API_ERRORS: dict[str, tuple[int, str]] = {
     "conversation.error.call.disconnected": (400, "The call is already disconnected."),
     "conversation.error.hold.alerting": (400, "An alerting call cannot be placed on hold."),
     "conversation.error.no.user.station": (400, "A station is required to place a call."),
+    "conversation.error.wrapup.code.required": (
+        400,
+        "Wrapup code is a required field and cannot be empty.",
+    ),
+    "conversation.error.wrapup.cannot.skip": (
+        400,
+        "Wrap-up cannot be skipped for this participant.",
+    ),
     "notification.invalid.topic": (400, "The subscription topic is not valid."),
     "notification.subscription.too.many.subscriptions": (400, "Too many subscriptions"),
     "authentication.required": (
@@ -32,6 +40,7 @@ _API_ERRORS: dict[str, tuple[int, str]] = {
         "Unable to perform the requested action. "
         "You are missing the following permission(s): {permissions}",
     ),
+    "not.authorized": (403, "You are not authorized to perform the requested action."),
     "not.found": (404, "The requested resource was not found."),
     "conversation.error.not.conversation.participant": (
         404,

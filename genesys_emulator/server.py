@@ -22,6 +22,7 @@ from .control import Control
 from .errors import ApiError, OAuthError
 from .faults import FaultInjector
 from .notifications import NotificationHub
+from .presence import Presences
 from .ratelimit import RateLimiter
 from .state import AGENT_PERMISSIONS, AuditRecord, OAuthClient, Org, User, new_id, utcnow
 
@@ -54,10 +55,11 @@ class Emulator:
         self.tokens = TokenStore(config)
         self.hub = NotificationHub(config, org)
         self.calls = CallCenter(org, self.hub)
+        self.presences = Presences(self.hub)
         self.faults = FaultInjector()
         self.rate_limiter = RateLimiter(config.rate_limit_per_minute)
         self.login = LoginService(config, org, self.tokens)
-        self.api = PlatformApi(org, self.tokens, self.calls)
+        self.api = PlatformApi(org, self.tokens, self.calls, self.presences)
         self.audit: list[AuditRecord] = []
         self.control = Control(self)
         self._runner: web.AppRunner | None = None

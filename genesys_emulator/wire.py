@@ -10,13 +10,27 @@ as null. Choices where the reference is UNCONFIRMED:
   ``wrapupPrompt: "optional"``;
 * REST references (``user``, ``queue``) are ``{id, name, selfUri}``; event references are
   ``{id, name}`` (the events' ``UriReference`` has no selfUri);
-* presence definition ids are derived from the system presence name (stable per run).
+* presence definition ids are derived from the presence's name (stable across runs); a system
+  presence's ``languageLabels`` has only ``en_US``; ``?localeCode`` is ignored (every label is
+  sent);
+* wrap-up codes are ``{id, name, selfUri}``; listings page with ``pageSize``/``pageNumber`` and
+  carry ``firstUri``/``lastUri``/``selfUri`` (``nextUri``/``previousUri`` when there is such a
+  page), URIs as Genesys writes them: path and query, no host;
+* ``wrapupSkipped`` is sent only once the agent has skipped wrap-up.
 """
 
 from datetime import datetime
 from typing import Any
 
-from .state import Conversation, Org, Participant, Station, User, stable_id
+from .state import (
+    Conversation,
+    Org,
+    Participant,
+    PresenceDefinition,
+    Station,
+    User,
+    WrapupCode,
+)
 
 ACD_DNIS = "tel:+13175550199"
 
@@ -53,22 +67,48 @@ def user_ref(user: User) -> dict[str, Any]:
 # ---------------------------------------------------------------- users, stations, presence
 
 
-def presence_definition(system_presence: str) -> dict[str, str]:
-    """The org presence definition behind a system presence."""
-    return {"id": stable_id("presence", system_presence), "systemPresence": system_presence}
+def presence_reference(definition: PresenceDefinition, *, rest: bool) -> dict[str, str]:
+    """``PresenceDefinition`` (REST, with selfUri) or ``PresenceEventOrganizationPresence``."""
+    reference = {"id": definition.id, "systemPresence": definition.system_presence}
+    if rest:
+        reference["selfUri"] = f"/api/v2/presencedefinitions/{definition.id}"
+    return reference
+
+
+def organization_presence(definition: PresenceDefinition) -> dict[str, Any]:
+    """``OrganizationPresence``: an entry of ``GET /api/v2/presencedefinitions``."""
+    return {
+        "id": definition.id,
+        "languageLabels": definition.labels,
+        "systemPresence": definition.system_presence,
+        "deactivated": definition.deactivated,
+        "primary": definition.primary,
+        "selfUri": f"/api/v2/presencedefinitions/{definition.id}",
+    }
+
+
+def presence_definition(definition: PresenceDefinition) -> dict[str, Any]:
+    """``OrganizationPresenceDefinition``: an entry of ``GET /api/v2/presence/definitions``.
+
+    This newer API's ``systemPresence`` enum spells On Queue ``OnQueue`` (SDK 269).
+    """
+    return {
+        "id": definition.id,
+        "type": "System" if definition.primary else "User",
+        "languageLabels": definition.labels,
+        "systemPresence": definition.system_presence.replace(" ", ""),
+        "deactivated": definition.deactivated,
+        "selfUri": f"/api/v2/presence/definitions/{definition.id}",
+    }
 
 
 def user_presence(user: User) -> dict[str, Any]:
     """``UserPresence`` (REST)."""
-    definition = presence_definition(user.presence)
     return {
         "source": "PURECLOUD",
         "primary": True,
-        "presenceDefinition": {
-            **definition,
-            "selfUri": f"/api/v2/presencedefinitions/{definition['id']}",
-        },
-        "message": "",
+        "presenceDefinition": presence_reference(user.presence, rest=True),
+        "message": user.presence_message,
         "modifiedDate": iso(user.presence_modified),
         "selfUri": f"/api/v2/users/{user.id}/presences/purecloud",
     }
@@ -78,9 +118,9 @@ def presence_event(user: User) -> dict[str, Any]:
     """``PresenceEventUserPresence`` (the ``v2.users.{id}.presence`` event body)."""
     return {
         "source": "PURECLOUD",
-        "presenceDefinition": presence_definition(user.presence),
+        "presenceDefinition": presence_reference(user.presence, rest=False),
         "primary": True,
-        "message": "",
+        "message": user.presence_message,
         "modifiedDate": iso(user.presence_modified),
     }
 
@@ -171,6 +211,40 @@ def user_me(org: Org, user: User, expand: set[str]) -> dict[str, Any]:
     return body
 
 
+# ---------------------------------------------------------------- listings and wrap-up codes
+
+
+def listing(
+    entities: list[dict[str, Any]], *, path: str, page_size: int, page_number: int
+) -> dict[str, Any]:
+    """One page of a paged entity listing (``…EntityListing``)."""
+    page_count = max(1, -(-len(entities) // page_size))
+
+    def uri(number: int) -> str:
+        return f"{path}?pageSize={page_size}&pageNumber={number}"
+
+    start = (page_number - 1) * page_size
+    return _compact(
+        {
+            "entities": entities[start : start + page_size],
+            "pageSize": page_size,
+            "pageNumber": page_number,
+            "total": len(entities),
+            "firstUri": uri(1),
+            "selfUri": uri(page_number),
+            "lastUri": uri(page_count),
+            "nextUri": uri(page_number + 1) if page_number < page_count else None,
+            "previousUri": uri(page_number - 1) if 1 < page_number <= page_count else None,
+            "pageCount": page_count,
+        }
+    )
+
+
+def wrapup_code(code: WrapupCode) -> dict[str, str]:
+    """``WrapupCode``."""
+    return {"id": code.id, "name": code.name, "selfUri": f"/api/v2/routing/wrapupcodes/{code.id}"}
+
+
 # ---------------------------------------------------------------- call conversations
 
 
@@ -182,6 +256,8 @@ def _wrapup(participant: Participant, *, rest: bool) -> dict[str, Any] | None:
         {
             "code": wrapup.code,
             "name": wrapup.name if rest else None,
+            "notes": wrapup.notes,
+            "tags": wrapup.tags,
             "durationSeconds": wrapup.duration_seconds,
             "endTime": wrapup.end_time,
         }
@@ -208,7 +284,8 @@ def call_participant(participant: Participant, *, rest: bool) -> dict[str, Any]:
             "disconnectType": p.disconnect_type,
             "held": p.held,
             "wrapupRequired": p.wrapup_required,
-            "wrapupPrompt": "optional" if p.wrapup_required else None,
+            "wrapupPrompt": p.wrapup_prompt if p.wrapup_required else None,
+            "wrapupSkipped": p.wrapup_skipped or None,
             "user": _ref("users", p.user_id, p.user_name, rest=rest),
             "queue": _ref("routing/queues", p.queue_id, p.queue_name, rest=rest),
             "attributes": {},
@@ -295,7 +372,7 @@ def conversation_event(conversation: Conversation) -> dict[str, Any]:
                 "consultParticipantId": p.consult_participant_id,
                 "address": p.address,
                 "wrapupRequired": p.wrapup_required,
-                "wrapupPrompt": "optional" if p.wrapup_required else None,
+                "wrapupPrompt": p.wrapup_prompt if p.wrapup_required else None,
                 "wrapup": _wrapup(p, rest=False),
                 "startAcwTime": p.start_acw_time,
                 "endAcwTime": p.end_acw_time,

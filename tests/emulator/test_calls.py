@@ -139,10 +139,18 @@ async def test_presence_and_routing_status_events(
     await emulator.control.set_presence(agent, "On Queue")
     presence = await agent_events.event(".presence")
     assert presence["eventBody"]["presenceDefinition"]["systemPresence"] == "On Queue"
+    # Going On Queue puts the agent on queue: the routing status follows the presence.
+    on_queue = await agent_events.frame()
+    assert on_queue["topicName"].endswith(".routingStatus")
+    assert on_queue["eventBody"]["routingStatus"]["status"] == "IDLE"
     await emulator.control.set_routing_status(agent, "INTERACTING")
     routing = await agent_events.event(".routingStatus")
     assert routing["eventBody"]["id"] == agent
     assert routing["eventBody"]["routingStatus"]["status"] == "INTERACTING"
+    await emulator.control.set_presence(agent, "Break")
+    await agent_events.event(".presence")
+    off_queue = await agent_events.frame()
+    assert off_queue["eventBody"]["routingStatus"]["status"] == "OFF_QUEUE"
 
 
 async def test_another_users_call_is_not_published_to_the_agent(

@@ -92,7 +92,7 @@ async def test_org_and_session_operations(session: ClientSession, emulator: Emul
     ]:
         status, answer = await _post(session, emulator, path, body)
         assert status == 200, (path, answer)
-    assert emulator.org.users[user["id"]].presence == "Busy"
+    assert emulator.org.users[user["id"]].presence.system_presence == "Busy"
     assert not emulator.login.auto_approve
 
 
