@@ -89,7 +89,7 @@ def _source(name: str) -> str:
 
 
 def _platform_modules() -> list[Path]:
-    manifest_platforms = ("binary_sensor", "event", "sensor", "switch", "button", "number")
+    manifest_platforms = ("binary_sensor", "button", "event", "select", "sensor", "switch")
     return [
         INTEGRATION / f"{p}.py" for p in manifest_platforms if (INTEGRATION / f"{p}.py").exists()
     ]

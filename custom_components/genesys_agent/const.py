@@ -16,3 +16,8 @@ CUSTOM_REGION: Final = "custom"
 
 # Redirect URI a user registers on their Genesys Cloud OAuth client.
 MY_REDIRECT_URL: Final = "https://my.home-assistant.io/redirect/oauth"
+
+# The OAuth scopes commands need: a 403 on a command raises a repair naming its scope.
+CONVERSATIONS_SCOPE: Final = "conversations"
+PRESENCE_SCOPE: Final = "presence"
+SCOPES_URL: Final = "https://github.com/genesys-agent/genesys_agent#install"

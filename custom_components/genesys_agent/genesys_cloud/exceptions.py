@@ -84,7 +84,6 @@ class GenesysMuteNotConfirmedError(GenesysCommandNotConfirmedError):
 class CommandRefusal(StrEnum):
     """Why a command cannot act on the agent's call or presence as it is now."""
 
-    NO_CALL = "no_call"
     NOT_RINGING = "not_ringing"
     NOT_CONNECTED = "not_connected"
     NOT_IN_WRAP_UP = "not_in_wrap_up"
