@@ -92,7 +92,12 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
 
     async def async_set_mute(self, muted: bool) -> None:
         """Mute or unmute the agent's live call; raise a translated error the user can read."""
-        await self._async_command(self.session.async_set_mute(muted), CONVERSATIONS_SCOPE)
+        await self._async_command(
+            self.session.async_set_mute(muted),
+            CONVERSATIONS_SCOPE,
+            no_call="no_active_call",
+            failed="mute_failed",
+        )
 
     async def async_answer(self) -> None:
         """Answer the ringing call."""
@@ -132,7 +137,14 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
         """Set the agent's presence to one of the org's definitions."""
         await self._async_command(self.session.async_set_presence(definition_id), PRESENCE_SCOPE)
 
-    async def _async_command(self, command: Awaitable[None], scope: str) -> None:
+    async def _async_command(
+        self,
+        command: Awaitable[None],
+        scope: str,
+        *,
+        no_call: str = "call_ended",
+        failed: str = "command_failed",
+    ) -> None:
         """Run a session command; every failure becomes a translated error the user can read.
 
         A 403 means the OAuth client lacks the scope the command needs (or the user the
@@ -143,7 +155,7 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
         except GenesysCommandNotAllowedError as err:
             raise translated(ServiceValidationError, err.reason.value) from err
         except GenesysNoActiveCallError as err:
-            raise translated(ServiceValidationError, "no_active_call") from err
+            raise translated(ServiceValidationError, no_call) from err
         except GenesysMuteNotConfirmedError as err:
             raise translated(HomeAssistantError, "mute_not_confirmed") from err
         except GenesysCommandNotConfirmedError as err:
@@ -152,7 +164,7 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
             self._missing_scope(scope)
             raise translated(HomeAssistantError, "missing_scope", scope=scope) from err
         except GenesysError as err:
-            raise _failure(err) from err
+            raise _failure(err, failed) from err
         ir.async_delete_issue(self.hass, DOMAIN, self._scope_issue_id(scope))
 
     async def _async_read[T](self, read: Awaitable[T]) -> T:
@@ -244,10 +256,10 @@ def translated[E: HomeAssistantError](
     )
 
 
-def _failure(err: GenesysError) -> HomeAssistantError:
+def _failure(err: GenesysError, failed: str = "command_failed") -> HomeAssistantError:
     """A request that failed for a reason the user cannot fix by waiting for another state."""
     if isinstance(err, GenesysRateLimitError):
         return translated(HomeAssistantError, "rate_limited", seconds=str(round(err.retry_after)))
     if isinstance(err, GenesysAuthError):
         return translated(HomeAssistantError, "authentication_failed")
-    return translated(HomeAssistantError, "command_failed", error=str(err))
+    return translated(HomeAssistantError, failed, error=str(err))
