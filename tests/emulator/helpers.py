@@ -94,6 +94,11 @@ async def closed(socket: ClientWebSocketResponse) -> None:
     assert message.type in {WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.ERROR}, message
 
 
+def participant_path(conversation_id: str, participant_id: str) -> str:
+    """The API path of a call participant (PATCH it; POST …/replace)."""
+    return f"/conversations/calls/{conversation_id}/participants/{participant_id}"
+
+
 def participant(conversation: dict[str, Any], purpose: str) -> dict[str, Any]:
     """The last participant with that purpose in a conversation JSON."""
     return [p for p in conversation["participants"] if p["purpose"] == purpose][-1]

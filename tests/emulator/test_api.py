@@ -8,7 +8,7 @@ import pytest
 from genesys_emulator import Emulator
 from genesys_emulator.testing import login_with_pkce
 
-from .helpers import api, participant
+from .helpers import api, participant, participant_path
 
 ERROR_FIELDS = {
     "message",
@@ -20,10 +20,6 @@ ERROR_FIELDS = {
     "details",
     "errors",
 }
-
-
-def _patch_path(conversation_id: str, participant_id: str) -> str:
-    return f"/conversations/calls/{conversation_id}/participants/{participant_id}"
 
 
 async def _connected_call(
@@ -133,7 +129,7 @@ async def test_patch_mute_hold_and_hang_up(
 ) -> None:
     conversation_id, conversation = await _connected_call(session, emulator, agent_token)
     agent = participant(conversation, "agent")
-    path = _patch_path(conversation_id, agent["id"])
+    path = participant_path(conversation_id, agent["id"])
     for body in ({"muted": True}, {"held": True}, {"held": False}):
         response, answer = await api(session, emulator, "PATCH", path, agent_token, body)
         assert (response.status, answer) == (202, None)
@@ -168,7 +164,7 @@ async def test_answer_by_patch_and_hold_while_alerting(
     _, conversation = await api(
         session, emulator, "GET", f"/conversations/calls/{conversation_id}", agent_token
     )
-    path = _patch_path(conversation_id, participant(conversation, "agent")["id"])
+    path = participant_path(conversation_id, participant(conversation, "agent")["id"])
     response, error = await api(session, emulator, "PATCH", path, agent_token, {"held": True})
     assert (response.status, error["code"]) == (400, "conversation.error.hold.alerting")
     response, _ = await api(session, emulator, "PATCH", path, agent_token, {"state": "connected"})
@@ -184,7 +180,7 @@ async def test_the_agent_may_mute_the_customer(
 ) -> None:
     conversation_id, conversation = await _connected_call(session, emulator, agent_token)
     customer = participant(conversation, "customer")
-    path = _patch_path(conversation_id, customer["id"])
+    path = participant_path(conversation_id, customer["id"])
     response, _ = await api(session, emulator, "PATCH", path, agent_token, {"muted": True})
     assert response.status == 202
     assert participant(emulator.control.state()["conversations"][0], "customer")["muted"] is True
@@ -207,7 +203,7 @@ async def test_patch_refuses_bad_bodies(
     code: str,
 ) -> None:
     conversation_id, conversation = await _connected_call(session, emulator, agent_token)
-    path = _patch_path(conversation_id, participant(conversation, "agent")["id"])
+    path = participant_path(conversation_id, participant(conversation, "agent")["id"])
     response, error = await api(session, emulator, "PATCH", path, agent_token, body)
     assert (response.status, error["code"]) == (status, code)
 
@@ -216,7 +212,7 @@ async def test_patch_not_json(
     session: ClientSession, emulator: Emulator, agent_token: dict[str, Any]
 ) -> None:
     conversation_id, _ = await _connected_call(session, emulator, agent_token)
-    url = emulator.base_url + "/api/v2" + _patch_path(conversation_id, "x")
+    url = emulator.base_url + "/api/v2" + participant_path(conversation_id, "x")
     headers = {"Authorization": f"Bearer {agent_token['access_token']}"}
     async with session.patch(url, data=b"{", headers=headers) as response:
         assert (response.status, (await response.json())["code"]) == (400, "bad.request")
@@ -227,7 +223,7 @@ async def test_patch_who_may_change_what(
 ) -> None:
     conversation_id, conversation = await _connected_call(session, emulator, agent_token)
     agent = participant(conversation, "agent")
-    path = _patch_path(conversation_id, agent["id"])
+    path = participant_path(conversation_id, agent["id"])
     mute = {"muted": True}
 
     supervisor = await login_with_pkce(session, emulator, login_hint=emulator.supervisor.email)
@@ -237,11 +233,11 @@ async def test_patch_who_may_change_what(
         "conversation.error.not.conversation.participant",
     )
     response, error = await api(
-        session, emulator, "PATCH", _patch_path("unknown", agent["id"]), agent_token, mute
+        session, emulator, "PATCH", participant_path("unknown", agent["id"]), agent_token, mute
     )
     assert (response.status, error["code"]) == (404, "not.found")
     response, error = await api(
-        session, emulator, "PATCH", _patch_path(conversation_id, "unknown"), agent_token, mute
+        session, emulator, "PATCH", participant_path(conversation_id, "unknown"), agent_token, mute
     )
     assert (response.status, error["code"]) == (404, "not.found")
 
@@ -278,7 +274,7 @@ async def test_audit_log_records_api_calls(
     session: ClientSession, emulator: Emulator, agent_token: dict[str, Any]
 ) -> None:
     conversation_id, conversation = await _connected_call(session, emulator, agent_token)
-    path = _patch_path(conversation_id, participant(conversation, "agent")["id"])
+    path = participant_path(conversation_id, participant(conversation, "agent")["id"])
     await api(session, emulator, "PATCH", path, agent_token, {"muted": True})
     await api(session, emulator, "GET", "/users/me", "bogus")
     records = emulator.control.audit_log(emulator.demo_agent.id)

@@ -79,6 +79,21 @@ async def test_ctl_without_a_call_explains(
         await asyncio.to_thread(main, ["ctl", "wrapup", "--url", url, "--conversation", "nope"])
 
 
+async def test_ctl_rings_directly_and_skips_wrap_up(
+    served: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _ = served
+    for command in ("ring", "answer", "hangup"):
+        await _ctl(capsys, url, command)
+    assert await _ctl(capsys, url, "skip-wrapup") == {}
+    created = await _ctl(capsys, url, "ring-direct")
+    assert isinstance(created, dict)
+    state = await _ctl(capsys, url, "status")
+    assert isinstance(state, dict)
+    [direct] = [c for c in state["conversations"] if c["id"] == created["conversationId"]]
+    assert [p["purpose"] for p in direct["participants"]] == ["external", "user"]
+
+
 def test_python_m_starts_and_stops(socket_enabled: None) -> None:
     process = subprocess.Popen(  # noqa: S603 (our own module, fixed arguments)
         [sys.executable, "-m", "genesys_emulator", "--port", "0", "--auto-approve"],

@@ -115,3 +115,60 @@ async def test_control_api_can_be_switched_off(
         session.get(emu.base_url + "/_emulator/state") as response,
     ):
         assert response.status == 404
+
+
+async def test_queues_wrap_up_direct_calls_and_presences_over_http(
+    session: ClientSession, emulator: Emulator
+) -> None:
+    status, queue = await _post(
+        session,
+        emulator,
+        "queues",
+        {"name": "VIP", "wrapupPrompt": "mandatory", "wrapupCodes": ["Done", "Escalated"]},
+    )
+    assert (status, queue["wrapupPrompt"]) == (200, "mandatory")
+    assert [c["name"] for c in queue["wrapupCodes"]] == ["Done", "Escalated"]
+    _, created = await _post(session, emulator, "calls/inbound", {"queueName": "VIP"})
+    call = f"calls/{created['conversationId']}"
+    await _post(session, emulator, f"{call}/answer")
+    await _post(session, emulator, f"{call}/customer-hangup")
+    status, error = await _post(session, emulator, f"{call}/wrapup", {"skip": True})
+    assert (status, error["code"]) == (400, "conversation.error.wrapup.cannot.skip")
+    escalated = queue["wrapupCodes"][1]["id"]
+    status, _ = await _post(session, emulator, f"{call}/wrapup", {"code": escalated})
+    assert status == 200
+    agent = participant(emulator.control.state()["conversations"][0], "agent")
+    assert (agent["state"], agent["wrapup"]["name"]) == ("terminated", "Escalated")
+
+    status, direct = await _post(session, emulator, "calls/direct", {"ani": "tel:+15550142"})
+    assert status == 200
+    conversation = emulator.calls.get(direct["conversationId"])
+    assert [p.purpose for p in conversation.participants] == ["external", "user"]
+
+    status, presence = await _post(
+        session,
+        emulator,
+        "presences",
+        {"label": "Coaching", "systemPresence": "Meeting", "languageLabels": {"de": "Coaching"}},
+    )
+    assert (status, presence["primary"], presence["systemPresence"]) == (200, False, "Meeting")
+    agent_id = emulator.demo_agent.id
+    status, _ = await _post(
+        session, emulator, f"users/{agent_id}/presence", {"presenceId": presence["id"]}
+    )
+    assert status == 200
+    state = emulator.control.state()
+    me = next(u for u in state["users"] if u["id"] == agent_id)
+    assert (me["presence"], me["presenceId"]) == ("Meeting", presence["id"])
+    assert "VIP" in {q["name"] for q in state["queues"]}
+
+    for path, body in (
+        ("queues", {"name": "X", "wrapupPrompt": "sometimes"}),
+        ("queues", {"name": "X", "wrapupCodes": []}),
+        ("presences", {"label": "Nap", "systemPresence": "Asleep"}),
+        (f"users/{agent_id}/presence", {"presenceId": "unknown"}),
+        (f"users/{agent_id}/presence", {"systemPresence": "Asleep"}),
+        (f"{call}/wrapup", {"code": escalated}),
+    ):
+        status, error = await _post(session, emulator, path, body)
+        assert (status, error["code"]) == (400, "bad.request"), (path, body)

@@ -5,6 +5,7 @@ on the test's event loop. It reaches the emulator through its gateway configurat
 """
 
 import asyncio
+from contextlib import suppress
 import json
 from typing import Any
 
@@ -16,8 +17,10 @@ from PureCloudPlatformClientV2 import (
     MediaParticipantRequest,
     NotificationsApi,
     PresenceApi,
+    RoutingApi,
     StationsApi,
     TokensApi,
+    TransferRequest,
     UsersApi,
     models,
 )
@@ -28,7 +31,7 @@ from yarl import URL
 from genesys_emulator import Emulator
 from genesys_emulator.testing import DEFAULT_REDIRECT_URI
 
-from .helpers import Notifications, api, participant
+from .helpers import Notifications, api, participant, participant_path
 from .sdk_models import assert_conforms
 
 EVENT_MODELS = {
@@ -257,3 +260,198 @@ async def test_bad_payloads_are_caught() -> None:
     ):
         with pytest.raises(AssertionError):
             assert_conforms(payload, "CallConversation")
+
+
+async def _drain(events: Notifications) -> list[dict[str, Any]]:
+    """Every frame until the socket has been quiet for half a second."""
+    frames: list[dict[str, Any]] = []
+    with suppress(TimeoutError):
+        while True:
+            frames.append(await events.frame(wait=0.5))
+    return frames
+
+
+async def test_sdk_drives_call_control_presence_and_wrap_up(
+    session: ClientSession, emulator: Emulator
+) -> None:
+    client = await _pkce_client(session, emulator)
+    presence, conversations = PresenceApi(client), ConversationsApi(client)
+    agent_id = emulator.demo_agent.id
+
+    legacy = await asyncio.to_thread(presence.get_presencedefinitions)
+    current = await asyncio.to_thread(presence.get_presence_definitions)
+    labels = {d.language_labels["en_US"]: d for d in current.entities}
+    assert {d.id for d in legacy.entities} == {d.id for d in current.entities}
+    assert labels["On Queue"].system_presence == "OnQueue"
+    focus = labels["Focus time"]
+    one = await asyncio.to_thread(presence.get_presence_definition, focus.id)
+    old = await asyncio.to_thread(presence.get_presencedefinition, focus.id)
+    assert (one.type, old.primary, old.system_presence) == ("User", False, "Busy")
+    change = models.UserPresence()
+    change.presence_definition = models.PresenceDefinition()
+    change.presence_definition.id = focus.id
+    changed = await asyncio.to_thread(presence.patch_user_presences_purecloud, agent_id, change)
+    assert changed.presence_definition.id == focus.id
+
+    conversation_id = await emulator.control.start_inbound_call()
+    call = await asyncio.to_thread(conversations.get_conversations_call, conversation_id)
+    agent = next(p for p in call.participants if p.purpose == "agent")
+
+    async def patch(**fields: Any) -> None:
+        request = MediaParticipantRequest()
+        for name, value in fields.items():
+            setattr(request, name, value)
+        answer = await asyncio.to_thread(
+            conversations.patch_conversations_call_participant, conversation_id, agent.id, request
+        )
+        assert answer is None
+
+    await patch(state="connected")
+    await patch(held=True)
+    await patch(held=False)
+    await patch(state="disconnected")
+    codes = await asyncio.to_thread(
+        RoutingApi(client).get_routing_queue_wrapupcodes, agent.queue.id, page_size=2
+    )
+    assert (len(codes.entities), codes.total) == (2, 4)
+    offered = await asyncio.to_thread(
+        conversations.get_conversations_call_participant_wrapupcodes, conversation_id, agent.id
+    )
+    assert [c.id for c in offered][:2] == [c.id for c in codes.entities]
+    wrapup = models.WrapupInput()
+    wrapup.code, wrapup.notes = codes.entities[1].id, "Solved on first call"
+    await patch(wrapup=wrapup)
+    call = await asyncio.to_thread(conversations.get_conversations_call, conversation_id)
+    done = next(p for p in call.participants if p.purpose == "agent")
+    assert (done.state, done.wrapup.code, done.wrapup.notes) == (
+        "terminated",
+        codes.entities[1].id,
+        "Solved on first call",
+    )
+
+    direct_id = await emulator.control.start_direct_call()
+    direct = await asyncio.to_thread(conversations.get_conversations_call, direct_id)
+    user = next(p for p in direct.participants if p.purpose == "user")
+    voicemail = TransferRequest()
+    voicemail.voicemail = True
+    answer = await asyncio.to_thread(
+        conversations.post_conversations_call_participant_replace, direct_id, user.id, voicemail
+    )
+    assert answer is None
+    direct = await asyncio.to_thread(conversations.get_conversations_call, direct_id)
+    assert [p.purpose for p in direct.participants] == ["external", "user", "voicemail"]
+
+    await emulator.control.configure_queue("Mandatory", wrapup_prompt="mandatory")
+    conversation_id = await emulator.control.start_inbound_call(queue_name="Mandatory")
+    await emulator.control.answer(conversation_id)
+    await emulator.control.customer_hangup(conversation_id)
+    call = await asyncio.to_thread(conversations.get_conversations_call, conversation_id)
+    agent = next(p for p in call.participants if p.purpose == "agent")
+    assert agent.wrapup_prompt == "mandatory"
+    with pytest.raises(ApiException) as refused:
+        await patch(wrapup_skipped=True)
+    assert refused.value.status == 400
+    assert json.loads(refused.value.body)["code"] == "conversation.error.wrapup.cannot.skip"
+
+
+async def test_call_control_payloads_match_the_sdk_models(
+    session: ClientSession,
+    emulator: Emulator,
+    agent_token: dict[str, Any],
+    agent_events: Notifications,
+) -> None:
+    """Every request body sent, every answer and every event of call control, walked."""
+    control, agent_id = emulator.control, emulator.demo_agent.id
+    payloads: list[tuple[Any, str]] = []
+
+    async def send(method: str, path: str, model: str, body: Any = None) -> Any:
+        if body is not None:
+            payloads.append((body, model))
+        response, answer = await api(session, emulator, method, path, agent_token, body)
+        if response.status >= 400:
+            payloads.append((answer, "ErrorBody"))
+        return answer
+
+    async def read(path: str, model: str) -> Any:
+        response, body = await api(session, emulator, "GET", path, agent_token)
+        payloads.append((body, model if response.status < 400 else "ErrorBody"))
+        return body
+
+    legacy = await read("/presencedefinitions", "OrganizationPresenceEntityListing")
+    await read("/presence/definitions", "OrganizationPresenceDefinitionEntityListing")
+    for definition in legacy["entities"]:
+        await read(f"/presencedefinitions/{definition['id']}", "OrganizationPresence")
+        await read(f"/presence/definitions/{definition['id']}", "OrganizationPresenceDefinition")
+    by_label = {d["languageLabels"]["en_US"]: d["id"] for d in legacy["entities"]}
+    presence_path = f"/users/{agent_id}/presences/purecloud"
+    for label in ("Focus time", "On Queue", "Available"):
+        body = {"presenceDefinition": {"id": by_label[label]}, "message": label, "primary": True}
+        payloads.append((await send("PATCH", presence_path, "UserPresence", body), "UserPresence"))
+    await send("PATCH", presence_path, "UserPresence", {"presenceDefinition": {"id": "nope"}})
+
+    async def leg(conversation_id: str, purpose: str) -> dict[str, Any]:
+        call = await read(f"/conversations/calls/{conversation_id}", "CallConversation")
+        return participant(call, purpose)
+
+    # An ACD call: refused hold, answer, hold, resume, hang up, a refused skip, a wrap-up code.
+    await control.configure_queue("Strict", wrapup_prompt="mandatory")
+    conversation_id = await control.start_inbound_call(queue_name="Strict")
+    agent = await leg(conversation_id, "agent")
+    path = participant_path(conversation_id, agent["id"])
+    codes = await read(
+        f"/routing/queues/{agent['queue']['id']}/wrapupcodes?pageSize=2", "WrapupCodeEntityListing"
+    )
+    for code in await read(f"{path}/wrapupcodes", "object"):
+        payloads.append((code, "WrapupCode"))
+    steps: list[dict[str, Any]] = [
+        {"held": True},
+        {"state": "connected"},
+        {"held": True},
+        {"held": False},
+        {"state": "disconnected"},
+        {"wrapupSkipped": True},
+        {"wrapup": {}},
+        {"wrapup": {"code": codes["entities"][0]["id"], "notes": "done", "tags": ["a"]}},
+    ]
+    for step in steps:
+        await send("PATCH", path, "MediaParticipantRequest", step)
+        await leg(conversation_id, "agent")
+
+    # Optional wrap-up skipped; a declined offer; a direct call sent to voicemail.
+    skipped = await control.start_inbound_call()
+    await control.answer(skipped)
+    await control.customer_hangup(skipped)
+    skip_path = participant_path(skipped, (await leg(skipped, "agent"))["id"])
+    await send("PATCH", skip_path, "MediaParticipantRequest", {"wrapupSkipped": True})
+    await leg(skipped, "agent")
+    declined = await control.start_inbound_call()
+    decline_path = participant_path(declined, (await leg(declined, "agent"))["id"])
+    await send("PATCH", decline_path, "MediaParticipantRequest", {"state": "disconnected"})
+    direct = await control.start_direct_call()
+    direct_path = participant_path(direct, (await leg(direct, "user"))["id"])
+    await send("POST", direct_path + "/replace", "TransferRequest", {"address": "tel:+1"})
+    await send("POST", direct_path + "/replace", "TransferRequest", {"voicemail": True})
+    await leg(direct, "voicemail")
+
+    frames = [f for f in await _drain(agent_events) if f["topicName"] != "channel.metadata"]
+    for frame in frames:
+        suffix = next(s for s in EVENT_MODELS if frame["topicName"].endswith(s))
+        payloads.append((frame["eventBody"], EVENT_MODELS[suffix]))
+    for payload, model in payloads:
+        if model != "object":
+            assert_conforms(payload, model)
+
+    calls = [body for body, model in payloads if model == "CallConversation"]
+    legs = [p for call in calls for p in call["participants"]]
+    assert {"voicemail", "user", "agent"} <= {p["purpose"] for p in legs}
+    assert any(p.get("wrapupSkipped") for p in legs)
+    assert any(p.get("wrapup", {}).get("notes") == "done" for p in legs)
+    errors = {body["code"] for body, model in payloads if model == "ErrorBody"}
+    assert errors == {
+        "bad.request",
+        "conversation.error.hold.alerting",
+        "conversation.error.wrapup.cannot.skip",
+        "conversation.error.wrapup.code.required",
+    }
+    topics = {frame["topicName"].rsplit(".", 1)[-1] for frame in frames}
+    assert topics == {"calls", "conversations", "presence", "routingStatus"}
