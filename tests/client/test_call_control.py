@@ -245,3 +245,33 @@ async def test_presence_definitions_and_a_round_trip(
     assert refused.value.reason is CommandRefusal.UNKNOWN_PRESENCE
     await session.async_set_presence(on_queue.id)  # already: nothing sent
     assert len(sent(emulator)) == 1
+
+
+@pytest.mark.parametrize("command", ["answer", "hold", "hang_up", "presence"])
+async def test_each_command_whose_event_is_lost_is_read_back(
+    emulator: Emulator, session: AgentSession, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """No event arrives (the socket hears nothing): REST shows the change, the command returns."""
+    if command == "answer":
+        await ringing_call(emulator, session)
+    elif command != "presence":
+        await connected_call(emulator, session)
+    definitions = await session.async_get_presence_definitions()
+    busy = next(d for d in definitions if d.system_presence is PresenceState.BUSY)
+    monkeypatch.setattr(session.tracker, "handle_frame", lambda text: False)
+    session.commands.confirm_timeout = 0.3
+    match command:
+        case "answer":
+            await session.async_answer()
+            assert session.snapshot.agent_state.call_state is CallState.CONNECTED
+        case "hold":
+            await session.async_set_held(True)
+            assert session.snapshot.agent_state.call_state is CallState.ON_HOLD
+        case "hang_up":
+            await session.async_hang_up()
+            assert session.snapshot.agent_state.call_state is CallState.WRAP_UP
+        case "presence":
+            await session.async_set_presence(busy.id)
+            assert session.snapshot.presence_definition_id == busy.id
+            assert session.snapshot.presence is PresenceState.BUSY
+    assert len(sent(emulator)) == 1
