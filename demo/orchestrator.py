@@ -27,10 +27,27 @@ AGENT_ENTITIES = [
     "sensor.jane_agent_presence",
     "sensor.jane_agent_routing_status",
     "event.jane_agent_call",
+    "switch.jane_agent_hold",
+    "select.jane_agent_presence",
 ]
+
+
+def _while_available(entity_id: str, name: str) -> dict[str, Any]:
+    """A tile shown only while its entity can act (the call buttons, the wrap-up select)."""
+    return {
+        "type": "conditional",
+        "conditions": [{"condition": "state", "entity": entity_id, "state_not": "unavailable"}],
+        "card": {"type": "tile", "entity": entity_id, "name": name},
+    }
+
+
 DASHBOARD_CARDS: list[dict[str, Any]] = [
+    _while_available("button.jane_agent_answer", "Answer"),
+    _while_available("button.jane_agent_hang_up", "Hang up"),
     {"type": "tile", "entity": "switch.jane_agent_microphone_muted", "name": "Mute"},
     {"type": "tile", "entity": "sensor.jane_agent_call_state", "name": "Call"},
+    _while_available("select.jane_agent_wrap_up_code", "Wrap-up code"),
+    _while_available("button.jane_agent_skip_wrap_up", "Skip wrap-up"),
     {"type": "entities", "title": "Jane Agent", "entities": AGENT_ENTITIES},
 ]
 HA_STARTUP_TIMEOUT = 120.0
