@@ -16,28 +16,9 @@ from custom_components.genesys_agent.genesys_cloud import (
     PresenceState,
 )
 from genesys_emulator import Emulator
-from genesys_emulator.state import AuditRecord
 
+from ..audit import call_control_requests, user_leg
 from .helpers import connected_call, until
-
-
-def sent(emulator: Emulator) -> list[AuditRecord]:
-    """The call-control and presence requests the client sent (reads and channels excluded)."""
-    return [
-        r
-        for r in emulator.audit
-        if r.source == "api" and r.method in ("PATCH", "POST") and "/notifications/" not in r.path
-    ]
-
-
-def user_leg(emulator: Emulator, conversation_id: str) -> dict[str, object]:
-    conversation = next(
-        c for c in emulator.control.state()["conversations"] if c["id"] == conversation_id
-    )
-    leg: dict[str, object] = next(
-        p for p in conversation["participants"] if p["purpose"] in ("agent", "user")
-    )
-    return leg
 
 
 async def ringing_call(emulator: Emulator, session: AgentSession, **options: str) -> str:
@@ -52,7 +33,7 @@ async def test_answer_a_ringing_call(emulator: Emulator, session: AgentSession) 
     # Confirmed by the event before the command returns.
     assert session.snapshot.agent_state.call_state is CallState.CONNECTED
     assert user_leg(emulator, conversation_id)["state"] == "connected"
-    assert [r.body for r in sent(emulator)] == [{"state": "connected"}]
+    assert [r.body for r in call_control_requests(emulator)] == [{"state": "connected"}]
 
 
 async def test_hold_and_resume(emulator: Emulator, session: AgentSession) -> None:
@@ -64,7 +45,7 @@ async def test_hold_and_resume(emulator: Emulator, session: AgentSession) -> Non
     await session.async_set_held(False)
     assert session.snapshot.agent_state.call_state is CallState.CONNECTED
     assert user_leg(emulator, conversation_id)["held"] is False
-    assert [r.body for r in sent(emulator)] == [{"held": True}, {"held": False}]
+    assert [r.body for r in call_control_requests(emulator)] == [{"held": True}, {"held": False}]
 
 
 async def test_hang_up_then_wrap_up_with_a_code(emulator: Emulator, session: AgentSession) -> None:
@@ -90,7 +71,7 @@ async def test_skip_an_optional_wrap_up(emulator: Emulator, session: AgentSessio
     await until(lambda: session.snapshot.agent_state.call_state is CallState.WRAP_UP)
     await session.async_skip_wrapup()
     assert session.snapshot.agent_state.call_state is CallState.IDLE
-    assert [r.body for r in sent(emulator)] == [{"wrapupSkipped": True}]
+    assert [r.body for r in call_control_requests(emulator)] == [{"wrapupSkipped": True}]
 
 
 async def test_a_mandatory_wrap_up_is_not_skipped_and_an_unknown_code_not_sent(
@@ -111,7 +92,7 @@ async def test_a_mandatory_wrap_up_is_not_skipped_and_an_unknown_code_not_sent(
     with pytest.raises(GenesysCommandNotAllowedError) as refused:
         await session.async_submit_wrapup("not-a-code-of-billing")
     assert refused.value.reason is CommandRefusal.UNKNOWN_WRAP_UP_CODE
-    assert sent(emulator) == []
+    assert call_control_requests(emulator) == []
     assert session.snapshot.agent_state.call_state is CallState.WRAP_UP
 
 
@@ -142,7 +123,9 @@ async def test_decline_an_acd_call(emulator: Emulator, session: AgentSession) ->
     )
     customer = next(p for p in conversation["participants"] if p["purpose"] == "customer")
     assert customer["state"] == "connected"
-    assert [(r.method, r.body) for r in sent(emulator)] == [("PATCH", {"state": "disconnected"})]
+    assert [(r.method, r.body) for r in call_control_requests(emulator)] == [
+        ("PATCH", {"state": "disconnected"})
+    ]
 
 
 async def test_decline_a_direct_call_sends_it_to_voicemail(
@@ -152,7 +135,7 @@ async def test_decline_a_direct_call_sends_it_to_voicemail(
     await until(lambda: session.snapshot.agent_state.call_state is CallState.RINGING)
     await session.async_decline()
     assert session.snapshot.agent_state.call_state is CallState.IDLE
-    (request,) = sent(emulator)
+    (request,) = call_control_requests(emulator)
     assert request.method == "POST"
     assert request.path.endswith("/replace")
     assert request.body == {"voicemail": True}
@@ -198,7 +181,7 @@ async def test_every_call_command_is_refused_in_the_wrong_state(
     with pytest.raises(GenesysCommandNotAllowedError) as refused:
         await session.async_answer()
     assert refused.value.reason is CommandRefusal.NOT_RINGING
-    assert [r.body for r in sent(emulator)] == [{"state": "connected"}]
+    assert [r.body for r in call_control_requests(emulator)] == [{"state": "connected"}]
 
 
 async def test_hanging_up_one_call_is_confirmed_while_another_is_followed(
@@ -231,7 +214,7 @@ async def test_presence_definitions_and_a_round_trip(
     await session.async_set_presence(focus.id)
     assert session.snapshot.presence_definition_id == focus.id
     assert session.snapshot.presence is PresenceState.BUSY
-    (request,) = sent(emulator)
+    (request,) = call_control_requests(emulator)
     assert request.body == {"presenceDefinition": {"id": focus.id}}
 
     # A change made on the desktop shows up.
@@ -244,7 +227,7 @@ async def test_presence_definitions_and_a_round_trip(
         await session.async_set_presence("not-a-presence")
     assert refused.value.reason is CommandRefusal.UNKNOWN_PRESENCE
     await session.async_set_presence(on_queue.id)  # already: nothing sent
-    assert len(sent(emulator)) == 1
+    assert len(call_control_requests(emulator)) == 1
 
 
 @pytest.mark.parametrize("command", ["answer", "hold", "hang_up", "presence"])
@@ -274,4 +257,4 @@ async def test_each_command_whose_event_is_lost_is_read_back(
             await session.async_set_presence(busy.id)
             assert session.snapshot.presence_definition_id == busy.id
             assert session.snapshot.presence is PresenceState.BUSY
-    assert len(sent(emulator)) == 1
+    assert len(call_control_requests(emulator)) == 1

@@ -15,8 +15,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import async_mock_service
 
 from genesys_emulator import Emulator
-from genesys_emulator.state import AuditRecord
 
+from ..audit import call_control_requests
 from .conftest import MUTE, emulator_muted, wait_for
 from .test_entities import CALL_STATE, ON_CALL, REMOTE_MUTE, state_of
 
@@ -28,15 +28,6 @@ PEDAL_BUTTON = "input_button.pedal"
 def pedal_event(kind: str) -> dict[str, Any]:
     """The trigger of a press of ``kind``, as a Zigbee button's event would be."""
     return {"trigger": "event", "event_type": "pedal", "event_data": {"press": kind}}
-
-
-def call_control_requests(emulator: Emulator) -> list[AuditRecord]:
-    """What the integration asked Genesys to change (reads and channels excluded)."""
-    return [
-        r
-        for r in emulator.audit
-        if r.source == "api" and r.method in ("PATCH", "POST") and "/notifications/" not in r.path
-    ]
 
 
 async def use_blueprint(hass: HomeAssistant, name: str, inputs: dict[str, Any]) -> None:

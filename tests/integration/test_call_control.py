@@ -33,6 +33,7 @@ from custom_components.genesys_agent.genesys_cloud import GenesysForbiddenError
 from genesys_emulator import Emulator
 from genesys_emulator.state import AuditRecord
 
+from ..audit import call_control_requests, user_leg
 from .conftest import LoginFlow, start_user_flow, wait_for
 from .test_entities import CALL_STATE, state_of
 
@@ -42,25 +43,6 @@ SKIP_WRAP_UP = "button.jane_agent_skip_wrap_up"
 HOLD = "switch.jane_agent_hold"
 PRESENCE = "select.jane_agent_presence"
 WRAP_UP_CODE = "select.jane_agent_wrap_up_code"
-
-
-def sent(emulator: Emulator) -> list[AuditRecord]:
-    """Call-control and presence requests (reads and notification channels excluded)."""
-    return [
-        r
-        for r in emulator.audit
-        if r.source == "api" and r.method in ("PATCH", "POST") and "/notifications/" not in r.path
-    ]
-
-
-def user_leg(emulator: Emulator, conversation_id: str) -> dict[str, Any]:
-    conversation = next(
-        c for c in emulator.control.state()["conversations"] if c["id"] == conversation_id
-    )
-    leg: dict[str, Any] = next(
-        p for p in conversation["participants"] if p["purpose"] in ("agent", "user")
-    )
-    return leg
 
 
 async def press(hass: HomeAssistant, button: str) -> None:
@@ -124,7 +106,7 @@ async def test_ring_answer_hold_resume_hang_up_wrap_up(
     resolved = next(c for c in queue["wrapupCodes"] if c["name"] == "Resolved")
     assert user_leg(emulator, conversation_id)["wrapup"]["code"] == resolved["id"]
     assert state_of(hass, WRAP_UP_CODE) == STATE_UNAVAILABLE
-    assert [r.body for r in sent(emulator)] == [
+    assert [r.body for r in call_control_requests(emulator)] == [
         {"state": "connected"},
         {"held": True},
         {"held": False},
@@ -165,7 +147,7 @@ async def test_decline_action(
     )
     assert state_of(hass, CALL_STATE) == "idle"
     assert user_leg(emulator, conversation_id)["state"] in ("disconnected", "terminated")
-    (request,) = sent(emulator)
+    (request,) = call_control_requests(emulator)
     assert request.path.endswith("/replace") is direct
 
 
@@ -237,7 +219,7 @@ async def test_every_command_refused_in_the_wrong_state_sends_nothing(
     assert str(error).startswith('"nope" is not a wrap-up code of this call\'s queue')
     # An unavailable button is skipped by Home Assistant itself: nothing happens.
     await press(hass, ANSWER)
-    assert sent(emulator) == []
+    assert call_control_requests(emulator) == []
 
 
 async def test_a_missing_scope_is_a_repair_and_old_features_keep_working(
@@ -301,8 +283,10 @@ async def test_two_agents_never_act_on_each_others_calls(
     assert user_leg(emulator, kims)["state"] == "connected"
     await switch(hass, "switch.kim_agent_hold", True)
     assert user_leg(emulator, kims)["held"] is True
-    assert {r.user_id for r in sent(emulator) if conversation_in(r, kims)} == {kim.id}
-    assert {r.user_id for r in sent(emulator) if conversation_in(r, janes)} == {
+    assert {r.user_id for r in call_control_requests(emulator) if conversation_in(r, kims)} == {
+        kim.id
+    }
+    assert {r.user_id for r in call_control_requests(emulator) if conversation_in(r, janes)} == {
         emulator.demo_agent.id
     }
     await hass.config_entries.async_unload(result["result"].entry_id)

@@ -111,39 +111,31 @@ def leg_command(
     return prepare
 
 
-def mute_command(client: GenesysClient, tracker: StateTracker, muted: bool) -> CommandFactory:
-    """Mute or unmute the agent's own leg of the followed call."""
-    return leg_command(
-        client,
-        tracker,
-        LegCommand(
-            name="mute",
-            allowed=MUTABLE_STATES,
-            refused=lambda: GenesysNoActiveCallError("There is no connected call to mute"),
-            send=lambda c, leg: client.async_set_mute(c, leg.id, muted),
-            done=lambda leg: leg is not None and leg.muted == muted,
-            not_confirmed=GenesysMuteNotConfirmedError,
-            sets_mute=muted,
-        ),
+def mute(client: GenesysClient, muted: bool) -> LegCommand:
+    """Mute or unmute."""
+    return LegCommand(
+        name="mute",
+        allowed=MUTABLE_STATES,
+        refused=lambda: GenesysNoActiveCallError("There is no connected call to mute"),
+        send=lambda c, leg: client.async_set_mute(c, leg.id, muted),
+        done=lambda leg: leg is not None and leg.muted == muted,
+        not_confirmed=GenesysMuteNotConfirmedError,
+        sets_mute=muted,
     )
 
 
-def answer_command(client: GenesysClient, tracker: StateTracker) -> CommandFactory:
+def answer(client: GenesysClient) -> LegCommand:
     """Answer the ringing call."""
-    return leg_command(
-        client,
-        tracker,
-        LegCommand(
-            name="answer",
-            allowed=_RINGING,
-            refused=_refused(CommandRefusal.NOT_RINGING),
-            send=lambda c, leg: client.async_answer(c, leg.id),
-            done=lambda leg: leg is not None and leg.state == "connected",
-        ),
+    return LegCommand(
+        name="answer",
+        allowed=_RINGING,
+        refused=_refused(CommandRefusal.NOT_RINGING),
+        send=lambda c, leg: client.async_answer(c, leg.id),
+        done=lambda leg: leg is not None and leg.state == "connected",
     )
 
 
-def decline_command(client: GenesysClient, tracker: StateTracker) -> CommandFactory:
+def decline(client: GenesysClient) -> LegCommand:
     """Decline the ringing call: back to the queue, or a direct call to voicemail."""
 
     async def send(conversation_id: str, leg: Participant) -> None:
@@ -152,92 +144,67 @@ def decline_command(client: GenesysClient, tracker: StateTracker) -> CommandFact
         else:
             await client.async_disconnect(conversation_id, leg.id)
 
-    return leg_command(
-        client,
-        tracker,
-        LegCommand(
-            name="decline",
-            allowed=_RINGING,
-            refused=_refused(CommandRefusal.NOT_RINGING),
-            send=send,
-            done=_ended,
-            ends_leg=True,
-        ),
+    return LegCommand(
+        name="decline",
+        allowed=_RINGING,
+        refused=_refused(CommandRefusal.NOT_RINGING),
+        send=send,
+        done=_ended,
+        ends_leg=True,
     )
 
 
-def hang_up_command(client: GenesysClient, tracker: StateTracker) -> CommandFactory:
+def hang_up(client: GenesysClient) -> LegCommand:
     """Hang up the connected, held or dialing call."""
-    return leg_command(
-        client,
-        tracker,
-        LegCommand(
-            name="hang-up",
-            allowed=_TALKING | {CallState.DIALING},
-            refused=_refused(CommandRefusal.NOT_CONNECTED),
-            send=lambda c, leg: client.async_disconnect(c, leg.id),
-            done=_ended,
-            ends_leg=True,
-        ),
+    return LegCommand(
+        name="hang-up",
+        allowed=_TALKING | {CallState.DIALING},
+        refused=_refused(CommandRefusal.NOT_CONNECTED),
+        send=lambda c, leg: client.async_disconnect(c, leg.id),
+        done=_ended,
+        ends_leg=True,
     )
 
 
-def hold_command(client: GenesysClient, tracker: StateTracker, held: bool) -> CommandFactory:
+def hold(client: GenesysClient, held: bool) -> LegCommand:
     """Hold or resume the connected call."""
-    return leg_command(
-        client,
-        tracker,
-        LegCommand(
-            name="hold" if held else "resume",
-            allowed=_TALKING,
-            refused=_refused(CommandRefusal.NOT_CONNECTED),
-            send=lambda c, leg: client.async_set_held(c, leg.id, held),
-            done=lambda leg: leg is not None and leg.held == held,
-        ),
+    return LegCommand(
+        name="hold" if held else "resume",
+        allowed=_TALKING,
+        refused=_refused(CommandRefusal.NOT_CONNECTED),
+        send=lambda c, leg: client.async_set_held(c, leg.id, held),
+        done=lambda leg: leg is not None and leg.held == held,
     )
 
 
-def skip_wrapup_command(client: GenesysClient, tracker: StateTracker) -> CommandFactory:
+def skip_wrapup(client: GenesysClient) -> LegCommand:
     """Skip the wrap-up the agent owes, where the queue allows it."""
-    return leg_command(
-        client,
-        tracker,
-        LegCommand(
-            name="wrap-up",
-            allowed=_WRAP_UP,
-            refused=_refused(CommandRefusal.NOT_IN_WRAP_UP),
-            refusal_for=lambda leg: (
-                CommandRefusal.WRAP_UP_CANNOT_BE_SKIPPED
-                if leg.wrapup_prompt == "mandatory"
-                else None
-            ),
-            send=lambda c, leg: client.async_skip_wrapup(c, leg.id),
-            done=_wrapped_up,
-            ends_leg=True,
+    return LegCommand(
+        name="wrap-up",
+        allowed=_WRAP_UP,
+        refused=_refused(CommandRefusal.NOT_IN_WRAP_UP),
+        refusal_for=lambda leg: (
+            CommandRefusal.WRAP_UP_CANNOT_BE_SKIPPED if leg.wrapup_prompt == "mandatory" else None
         ),
+        send=lambda c, leg: client.async_skip_wrapup(c, leg.id),
+        done=_wrapped_up,
+        ends_leg=True,
     )
 
 
-def submit_wrapup_command(
-    client: GenesysClient,
-    tracker: StateTracker,
-    code_id: str,
-    codes: Collection[WrapupCode] | None,
-) -> CommandFactory:
+def submit_wrapup(
+    client: GenesysClient, code_id: str, codes: Collection[WrapupCode] | None
+) -> LegCommand:
     """Finish wrap-up with ``code_id``, which must be one of ``codes`` (when they are known)."""
     unknown = codes is not None and all(code.id != code_id for code in codes)
-    return leg_command(
-        client,
-        tracker,
-        LegCommand(
-            name="wrap-up",
-            allowed=_WRAP_UP,
-            refused=_refused(CommandRefusal.NOT_IN_WRAP_UP),
-            refusal_for=lambda leg: CommandRefusal.UNKNOWN_WRAP_UP_CODE if unknown else None,
-            send=lambda c, leg: client.async_submit_wrapup(c, leg.id, code_id),
-            done=_wrapped_up,
-            ends_leg=True,
-        ),
+    return LegCommand(
+        name="wrap-up",
+        allowed=_WRAP_UP,
+        refused=_refused(CommandRefusal.NOT_IN_WRAP_UP),
+        refusal_for=lambda leg: CommandRefusal.UNKNOWN_WRAP_UP_CODE if unknown else None,
+        send=lambda c, leg: client.async_submit_wrapup(c, leg.id, code_id),
+        done=_wrapped_up,
+        ends_leg=True,
     )
 
 

@@ -10,16 +10,8 @@ import contextlib
 import logging
 import random
 
-from .call_commands import (
-    answer_command,
-    decline_command,
-    hang_up_command,
-    hold_command,
-    mute_command,
-    presence_command,
-    skip_wrapup_command,
-    submit_wrapup_command,
-)
+from . import call_commands
+from .call_commands import LegCommand, leg_command, presence_command
 from .client import GenesysClient
 from .commands import CommandRunner
 from .exceptions import GenesysAuthError, GenesysError
@@ -171,35 +163,36 @@ class AgentSession:
         only the last of them is sent. A press superseded by a later one returns without error
         once the one in flight is done.
         """
-        await self.commands.run("mute", mute_command(self.client, self.tracker, muted))
+        await self._run_on_leg("mute", call_commands.mute(self.client, muted))
 
     async def async_answer(self) -> None:
         """Answer the ringing call."""
-        await self.commands.run("answer", answer_command(self.client, self.tracker))
+        await self._run_on_leg("answer", call_commands.answer(self.client))
 
     async def async_decline(self) -> None:
         """Decline the ringing call (a direct call goes to voicemail)."""
-        await self.commands.run("decline", decline_command(self.client, self.tracker))
+        await self._run_on_leg("decline", call_commands.decline(self.client))
 
     async def async_hang_up(self) -> None:
         """Hang up the connected, held or dialing call."""
-        await self.commands.run("hang_up", hang_up_command(self.client, self.tracker))
+        await self._run_on_leg("hang_up", call_commands.hang_up(self.client))
 
     async def async_set_held(self, held: bool) -> None:
         """Hold or resume the connected call; the last of rapid presses wins, as for mute."""
-        await self.commands.run("hold", hold_command(self.client, self.tracker, held))
+        await self._run_on_leg("hold", call_commands.hold(self.client, held))
 
     async def async_skip_wrapup(self) -> None:
         """Skip the wrap-up of the call just ended, where the queue allows it."""
-        await self.commands.run("wrapup", skip_wrapup_command(self.client, self.tracker))
+        await self._run_on_leg("wrapup", call_commands.skip_wrapup(self.client))
 
     async def async_submit_wrapup(self, code_id: str) -> None:
         """Finish the wrap-up of the call just ended with one of its queue's codes."""
         leg = self.snapshot.agent_leg
         codes = self._wrapup_codes.get(leg.queue_id) if leg and leg.queue_id else None
-        await self.commands.run(
-            "wrapup", submit_wrapup_command(self.client, self.tracker, code_id, codes)
-        )
+        await self._run_on_leg("wrapup", call_commands.submit_wrapup(self.client, code_id, codes))
+
+    async def _run_on_leg(self, kind: str, command: LegCommand) -> None:
+        await self.commands.run(kind, leg_command(self.client, self.tracker, command))
 
     async def async_set_presence(self, definition_id: str) -> None:
         """Set the agent's presence to one of the org's definitions."""
