@@ -294,3 +294,18 @@ async def test_two_agents_never_act_on_each_others_calls(
 
 def conversation_in(record: AuditRecord, conversation_id: str) -> bool:
     return f"/calls/{conversation_id}/" in record.path
+
+
+async def test_presences_are_read_again_after_a_reconnect(
+    hass: HomeAssistant, integration: ConfigEntry, emulator: Emulator
+) -> None:
+    """A presence the org adds meanwhile shows once the session reconnects."""
+    await emulator.control.add_presence("Coaching", "Meeting")
+    assert "Coaching" not in hass.states.get(PRESENCE).attributes["options"]
+    await emulator.control.drop_websockets()
+    await wait_for(
+        hass, lambda: "Coaching" in hass.states.get(PRESENCE).attributes.get("options", [])
+    )
+    await select(hass, PRESENCE, "Coaching")
+    user = next(u for u in emulator.control.state()["users"] if u["id"] == emulator.demo_agent.id)
+    assert user["presence"] == "Meeting"
