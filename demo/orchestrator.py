@@ -33,11 +33,21 @@ AGENT_ENTITIES = [
 
 
 def _while_available(entity_id: str, name: str) -> dict[str, Any]:
-    """A tile shown only while its entity can act (the call buttons, the wrap-up select)."""
+    """A tile shown only while its entity can act (the call buttons, the wrap-up select).
+
+    A button's tile presses it when tapped.
+    """
+    tile: dict[str, Any] = {"type": "tile", "entity": entity_id, "name": name}
+    if entity_id.startswith("button."):
+        tile["tap_action"] = {
+            "action": "perform-action",
+            "perform_action": "button.press",
+            "target": {"entity_id": entity_id},
+        }
     return {
         "type": "conditional",
         "conditions": [{"condition": "state", "entity": entity_id, "state_not": "unavailable"}],
-        "card": {"type": "tile", "entity": entity_id, "name": name},
+        "card": tile,
     }
 
 
@@ -48,7 +58,13 @@ DASHBOARD_CARDS: list[dict[str, Any]] = [
     {"type": "tile", "entity": "sensor.jane_agent_call_state", "name": "Call"},
     _while_available("select.jane_agent_wrap_up_code", "Wrap-up code"),
     _while_available("button.jane_agent_skip_wrap_up", "Skip wrap-up"),
-    {"type": "entities", "title": "Jane Agent", "entities": AGENT_ENTITIES},
+    # No header toggle: it would switch mute and hold together.
+    {
+        "type": "entities",
+        "title": "Jane Agent",
+        "entities": AGENT_ENTITIES,
+        "show_header_toggle": False,
+    },
 ]
 HA_STARTUP_TIMEOUT = 120.0
 

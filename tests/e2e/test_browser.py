@@ -10,8 +10,8 @@ from demo.orchestrator import DASHBOARD, Demo
 from .conftest import DOCS, logged_in_page
 
 
-def api_mutes(demo: Demo) -> list[object]:
-    """The mute PATCHes Home Assistant sent, as the emulator recorded them."""
+def participant_patches(demo: Demo) -> list[object]:
+    """The participant PATCHes Home Assistant sent, as the emulator recorded them."""
     return [
         record.body
         for record in demo.emulator.audit
@@ -38,7 +38,7 @@ async def test_the_dashboard_follows_the_call_and_the_toggle_mutes(
     await page.locator("hui-entities-card ha-entity-toggle").first.click()
     await expect(toggle).to_be_checked()
     deadline = time.monotonic() + 5
-    while {"muted": True} not in api_mutes(demo):
+    while {"muted": True} not in participant_patches(demo):
         assert time.monotonic() < deadline, "the emulator never saw the mute"
         await asyncio.sleep(0.05)
     await page.wait_for_timeout(400)  # let the switch's animation finish for the picture
@@ -54,6 +54,37 @@ async def test_the_dashboard_follows_the_call_and_the_toggle_mutes(
     await demo.emulator.control.complete_wrapup(conversation_id)
     await expect(page.get_by_text("Idle").first).to_be_visible()
     await page.screenshot(path=DOCS / "screenshot-idle.png")
+
+
+async def test_the_dashboard_offers_answer_while_ringing_and_hang_up_while_connected(
+    browser: Browser, running_demo: Demo
+) -> None:
+    """What a person can do shows when they can do it; a click on Answer answers."""
+    demo = running_demo
+    [conversation_id] = [c["id"] for c in demo.emulator.control.state()["conversations"]]
+    page = await logged_in_page(browser, demo, f"/{DASHBOARD}")
+    answer = page.locator("hui-tile-card").filter(has_text="Answer")
+    hang_up = page.locator("hui-tile-card").filter(has_text="Hang up")
+    await expect(answer).to_be_visible(timeout=15_000)
+    await expect(hang_up).to_have_count(0)
+
+    await answer.click()
+    await expect(hang_up).to_be_visible()
+    await expect(answer).to_have_count(0)
+    await expect(page.get_by_text("Connected").first).to_be_visible()
+    agent = next(
+        p
+        for c in demo.emulator.control.state()["conversations"]
+        if c["id"] == conversation_id
+        for p in c["participants"]
+        if p["purpose"] == "agent"
+    )
+    assert agent["state"] == "connected"
+    assert {"state": "connected"} in participant_patches(demo)
+
+    await hang_up.click()
+    await expect(page.get_by_text("Wrap-up").first).to_be_visible()
+    await expect(hang_up).to_have_count(0)
 
 
 async def test_a_user_adds_the_integration_through_the_ui(
