@@ -24,8 +24,9 @@ from custom_components.genesys_agent.genesys_cloud import CallConversation, deri
 from custom_components.genesys_agent.genesys_cloud.models import Notification
 from genesys_emulator import Emulator
 
-from .conftest import MUTE, conversation_frame, emulator_muted
+from .conftest import MUTE, conversation_frame, emulator_muted, wait_for
 
+ANSWER = "button.jane_agent_answer"
 RESULTS = Path(__file__).resolve().parents[2] / ".bench" / "results.json"
 PRESSES = 500
 rows: list[dict[str, Any]] = []
@@ -88,6 +89,39 @@ async def press_to_server(hass: HomeAssistant, emulator: Emulator, entry: Config
             f"overhead ≤ {limit:g} ms" if limit else "—",
             overhead <= limit if limit else None,
         )
+
+
+ANSWERS = 50
+
+
+async def answer_to_server(hass: HomeAssistant, emulator: Emulator, live_call: str) -> None:
+    """Answer button → the emulator's PATCH, and → the press returning confirmed."""
+    await emulator.control.customer_hangup(live_call)
+    await emulator.control.complete_wrapup(live_call)
+    sent: list[float] = []
+    confirmed: list[float] = []
+    for _ in range(ANSWERS):
+        conversation_id = await emulator.control.start_inbound_call()
+        await wait_for(hass, lambda: hass.states.get(ANSWER).state != "unavailable")
+        before = patch_count(emulator)
+        started = time.time()
+        await hass.services.async_call("button", "press", {"entity_id": ANSWER}, blocking=True)
+        confirmed.append((time.time() - started) * 1000)
+        sent.append((recorded_at(emulator, before) - started) * 1000)
+        await emulator.control.customer_hangup(conversation_id)
+        await emulator.control.complete_wrapup(conversation_id)
+    row(
+        "answer press → server PATCH, median",
+        f"{statistics.median(sent):.2f} ms (p95 {percentile(sent, 0.95):.2f} ms)",
+        "one round trip",
+        None,
+    )
+    row(
+        "answer press → confirmed by the event, median",
+        f"{statistics.median(confirmed):.2f} ms (p95 {percentile(confirmed, 0.95):.2f} ms)",
+        "one round trip + one event",
+        None,
+    )
 
 
 async def event_to_state(hass: HomeAssistant, emulator: Emulator, conversation_id: str) -> None:
@@ -247,6 +281,7 @@ async def test_benchmarks(
         lambda: rapid_presses(hass, emulator, live_call),
         lambda: reconnect(hass, emulator, integration),
         lambda: idle_cost(integration),
+        lambda: answer_to_server(hass, emulator, live_call),
     ]
     for step in steps:
         await step()
