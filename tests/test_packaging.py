@@ -145,3 +145,16 @@ def _quoted_after(source: str, marker: str) -> list[str]:
         if chunk.startswith('"'):
             keys.append(chunk[1 : chunk.index('"', 1)])
     return keys
+
+
+def test_every_action_is_described_translated_and_has_an_icon() -> None:
+    """hassfest skips custom integrations: services.yaml, en.json and icons.json must agree."""
+    services = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
+    translations = json.loads((INTEGRATION / "translations" / "en.json").read_text())["services"]
+    icons = json.loads((INTEGRATION / "icons.json").read_text())["services"]
+    assert set(services) == set(translations) == set(icons)
+    for service, description in services.items():
+        assert translations[service]["name"]
+        assert translations[service]["description"]
+        assert set(description["fields"]) == set(translations[service]["fields"])
+        assert f'"{service}"' in _source("services.py"), service
