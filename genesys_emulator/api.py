@@ -91,11 +91,8 @@ class PlatformApi:
         router.add_get("/api/v2/conversations/calls", self.list_calls)
         router.add_post("/api/v2/conversations/calls", self.place_call)
         router.add_get("/api/v2/conversations/calls/{conversation_id}", self.get_call)
-        router.add_patch(
-            "/api/v2/conversations/calls/{conversation_id}/participants/{participant_id}",
-            self.patch_participant,
-        )
         participant = "/api/v2/conversations/calls/{conversation_id}/participants/{participant_id}"
+        router.add_patch(participant, self.patch_participant)
         router.add_post(participant + "/replace", self.replace_participant)
         router.add_get(participant + "/wrapupcodes", self.participant_wrapup_codes)
         # aiohttp answers HEAD from the GET handler: 200 while the token is good, else 401.
@@ -166,7 +163,9 @@ class PlatformApi:
         if definition is None:
             raise ApiError("bad.request", reason=f"unknown presence definition {reference['id']}")
         if definition.deactivated:
-            raise ApiError("bad.request", reason=f"presence definition {definition.id} is off")
+            raise ApiError(
+                "bad.request", reason=f"presence definition {definition.id} is deactivated"
+            )
         return definition, message
 
     def _definitions(self, request: web.Request, flag: str) -> list[PresenceDefinition]:

@@ -43,7 +43,8 @@ Errors come back as Genesys ``ErrorBody`` (e.g. 404 ``not.found`` for an unknown
 that is not valid JSON of the right shape gets 400 ``bad.request``.
 """
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -104,10 +105,8 @@ class Control:
         wrapup_codes: Sequence[str] = DEFAULT_WRAPUP_CODES,
     ) -> Queue:
         """Create or reconfigure a queue: ``mandatory`` or ``optional`` wrap-up, its codes."""
-        try:
+        with _invalid_is_bad_request():
             return self._emu.org.set_queue(name, wrapup_prompt, wrapup_codes)
-        except ValueError as err:
-            raise ApiError("bad.request", reason=str(err)) from err
 
     async def add_presence(
         self,
@@ -118,12 +117,10 @@ class Control:
         deactivated: bool = False,
     ) -> PresenceDefinition:
         """Add a secondary presence under a system presence (``translations``: locale → label)."""
-        try:
+        with _invalid_is_bad_request():
             return self._emu.org.add_presence(
                 label, system_presence, translations, deactivated=deactivated
             )
-        except ValueError as err:
-            raise ApiError("bad.request", reason=str(err)) from err
 
     async def set_presence(self, user_id: str, system_presence: str) -> None:
         """Change a user's presence to a system one (as the user would in Genesys' UI)."""
@@ -142,10 +139,8 @@ class Control:
 
     async def set_routing_status(self, user_id: str, status: str) -> None:
         """Change a user's ACD routing status."""
-        try:
+        with _invalid_is_bad_request():
             await self._emu.presences.set_routing_status(self._user(user_id), status)
-        except ValueError as err:
-            raise ApiError("bad.request", reason=str(err)) from err
 
     # ------------------------------------------------------------------ calls
 
@@ -281,10 +276,8 @@ class Control:
 
         ``status``: 503, 500, 504, 429 (with ``Retry-After``) or "timeout" (no answer at all).
         """
-        try:
+        with _invalid_is_bad_request():
             self._emu.faults.fail_next(count, status, path_prefix, retry_after)
-        except ValueError as err:
-            raise ApiError("bad.request", reason=str(err)) from err
 
     async def set_latency(self, seconds: float) -> None:
         """Delay every HTTP answer (the control surface excepted)."""
@@ -379,6 +372,15 @@ class Control:
 
     async def _state(self, request: web.Request) -> web.Response:
         return web.json_response(self.state())
+
+
+@contextmanager
+def _invalid_is_bad_request() -> Iterator[None]:
+    """A value the org refuses (``ValueError``) is answered 400 ``bad.request``."""
+    try:
+        yield
+    except ValueError as err:
+        raise ApiError("bad.request", reason=str(err)) from err
 
 
 def _call(request: web.Request) -> str:

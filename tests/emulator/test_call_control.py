@@ -47,6 +47,18 @@ async def _patch(
     return response.status, answer
 
 
+async def _accepted(
+    session: ClientSession,
+    emu: Emulator,
+    token: dict[str, Any],
+    conversation_id: str,
+    leg: dict[str, Any],
+    body: Any,
+) -> None:
+    """PATCH, and insist on Genesys' 202 with no body."""
+    assert await _patch(session, emu, token, conversation_id, leg, body) == (202, None)
+
+
 async def _next_leg(events: Notifications, purpose: str = "agent") -> dict[str, Any]:
     return participant((await events.event(CALLS))["eventBody"], purpose)
 
@@ -87,7 +99,7 @@ async def test_answer_connects_only_an_alerting_leg(
     leg = await _next_leg(agent_events)
     assert leg["state"] == "alerting"
     answer = {"state": "connected"}
-    assert await _patch(session, emulator, agent_token, conversation_id, leg, answer) == (202, None)
+    await _accepted(session, emulator, agent_token, conversation_id, leg, answer)
     body = (await agent_events.event(CALLS))["eventBody"]
     assert participant(body, "agent")["state"] == "connected"
     assert participant(body, "acd")["disconnectType"] == "transfer"
@@ -118,10 +130,7 @@ async def test_a_dialing_call_cannot_be_answered_or_held_but_can_be_hung_up(
     external = await _leg(session, emulator, agent_token, conversation_id, "external")
     assert external["state"] == "contacting"
     hang_up = {"state": "disconnected"}
-    assert await _patch(session, emulator, agent_token, conversation_id, leg, hang_up) == (
-        202,
-        None,
-    )
+    await _accepted(session, emulator, agent_token, conversation_id, leg, hang_up)
     body = (await agent_events.event(CALLS))["eventBody"]
     assert participant(body, "agent")["disconnectType"] == "client"
     assert participant(body, "external")["disconnectType"] == "peer"
@@ -137,10 +146,7 @@ async def test_declining_an_acd_offer_leaves_the_caller_in_the_queue(
     conversation_id = await emulator.control.start_inbound_call()
     leg = await _next_leg(agent_events)
     decline = {"state": "disconnected"}
-    assert await _patch(session, emulator, agent_token, conversation_id, leg, decline) == (
-        202,
-        None,
-    )
+    await _accepted(session, emulator, agent_token, conversation_id, leg, decline)
     body = (await agent_events.event(CALLS))["eventBody"]
     agent = participant(body, "agent")
     assert (agent["state"], agent["disconnectType"], agent["wrapupRequired"]) == (
@@ -171,23 +177,17 @@ async def test_hold_resume_and_hang_up_a_held_call(
     await emulator.control.answer(conversation_id)
     await _next_leg(agent_events)
 
-    assert await _patch(session, emulator, agent_token, conversation_id, leg, hold) == (202, None)
+    await _accepted(session, emulator, agent_token, conversation_id, leg, hold)
     held = await _next_leg(agent_events)
     assert (held["held"], "startHoldTime" in held) == (True, True)
     resume = {"held": False}
-    assert await _patch(session, emulator, agent_token, conversation_id, leg, resume) == (
-        202,
-        None,
-    )
+    await _accepted(session, emulator, agent_token, conversation_id, leg, resume)
     assert "startHoldTime" not in await _next_leg(agent_events)
     await _patch(session, emulator, agent_token, conversation_id, leg, hold)
     await _next_leg(agent_events)
 
     hang_up = {"state": "disconnected"}
-    assert await _patch(session, emulator, agent_token, conversation_id, leg, hang_up) == (
-        202,
-        None,
-    )
+    await _accepted(session, emulator, agent_token, conversation_id, leg, hang_up)
     body = (await agent_events.event(CALLS))["eventBody"]
     agent = participant(body, "agent")
     assert (agent["state"], agent["disconnectType"], agent["held"]) == (
@@ -225,10 +225,7 @@ async def test_wrap_up_with_a_code_of_the_queue(
         await agent_events.event(CALLS)
     # Notes and tags are the agent's words: the emulator keeps them as sent.
     wrapup = {"wrapup": {"code": resolved["id"], "notes": "Refund issued", "tags": ["refund"]}}
-    assert await _patch(session, emulator, agent_token, conversation_id, leg, wrapup) == (
-        202,
-        None,
-    )
+    await _accepted(session, emulator, agent_token, conversation_id, leg, wrapup)
     done = await _next_leg(agent_events)
     assert done["wrapup"] == {
         **done["wrapup"],
@@ -251,7 +248,7 @@ async def test_an_optional_wrap_up_can_be_skipped_once(
 ) -> None:
     conversation_id, leg = await _wrapping_up(session, emulator, agent_token)
     skip = {"wrapupSkipped": True}
-    assert await _patch(session, emulator, agent_token, conversation_id, leg, skip) == (202, None)
+    await _accepted(session, emulator, agent_token, conversation_id, leg, skip)
     skipped = await _leg(session, emulator, agent_token, conversation_id)
     assert (skipped["state"], skipped["wrapupSkipped"], skipped["wrapupRequired"]) == (
         "terminated",
@@ -293,7 +290,7 @@ async def test_a_mandatory_wrap_up_needs_one_of_the_queues_codes(
         False,
     )
     fixed = {"wrapup": {"code": queue.wrapup_codes[0].id}}
-    assert await _patch(session, emulator, agent_token, conversation_id, leg, fixed) == (202, None)
+    await _accepted(session, emulator, agent_token, conversation_id, leg, fixed)
     assert (await _leg(session, emulator, agent_token, conversation_id))["state"] == "terminated"
     assert [status for _, status in _patches(emulator)] == [400] * len(refusals) + [202]
 
@@ -411,10 +408,7 @@ async def test_a_direct_call_answered_and_hung_up_has_no_wrap_up(
     conversation_id = await emulator.control.start_direct_call()
     leg = await _next_leg(agent_events, "user")
     for body in ({"state": "connected"}, {"state": "disconnected"}):
-        assert await _patch(session, emulator, agent_token, conversation_id, leg, body) == (
-            202,
-            None,
-        )
+        await _accepted(session, emulator, agent_token, conversation_id, leg, body)
     assert (await _next_leg(agent_events, "user"))["state"] == "connected"
     body = (await agent_events.event(CALLS))["eventBody"]
     assert participant(body, "user")["disconnectType"] == "client"
