@@ -12,6 +12,7 @@ from custom_components.genesys_agent.genesys_cloud import (
     CommandRefusal,
     GenesysClient,
     GenesysCommandNotAllowedError,
+    GenesysForbiddenError,
     GenesysNoActiveCallError,
     PresenceState,
 )
@@ -258,3 +259,26 @@ async def test_each_command_whose_event_is_lost_is_read_back(
             assert session.snapshot.presence_definition_id == busy.id
             assert session.snapshot.presence is PresenceState.BUSY
     assert len(call_control_requests(emulator)) == 1
+
+
+async def test_a_role_that_may_not_read_the_queue_gets_the_legs_wrap_up_codes(
+    emulator: Emulator, session: AgentSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation_id = await connected_call(emulator, session)
+    await emulator.control.customer_hangup(conversation_id)
+    await until(lambda: session.snapshot.agent_state.call_state is CallState.WRAP_UP)
+
+    async def forbidden(queue_id: str) -> list[object]:
+        # The emulator checks no queue permission: Genesys' 403 for a role without it.
+        raise GenesysForbiddenError("missing.permissions", status=403)
+
+    monkeypatch.setattr(session.client, "async_get_queue_wrapup_codes", forbidden)
+    leg = session.snapshot.agent_leg
+    assert leg is not None
+    assert leg.queue_id is not None
+    codes = await session.async_get_wrapup_codes(leg.queue_id)
+    assert "Resolved" in [code.name for code in codes]
+    reads = [r.path for r in emulator.audit if r.method == "GET" and "wrapupcodes" in r.path]
+    assert reads == [
+        f"/api/v2/conversations/calls/{conversation_id}/participants/{leg.id}/wrapupcodes"
+    ]

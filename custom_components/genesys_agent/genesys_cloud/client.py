@@ -240,6 +240,19 @@ class GenesysClient:
                 break
         return codes
 
+    async def async_get_participant_wrapup_codes(
+        self, conversation_id: str, participant_id: str
+    ) -> list[WrapupCode]:
+        """The wrap-up codes Genesys offers one leg (a list, as the agent desktop reads it)."""
+        body = await self._request(
+            "GET",
+            f"/api/v2/conversations/calls/{conversation_id}/participants/{participant_id}"
+            "/wrapupcodes",
+        )
+        if not isinstance(body, list):
+            raise GenesysResponseError("the wrap-up codes are not a list")
+        return [WrapupCode.from_json(code) for code in body]
+
     # ------------------------------------------------------------------ presence
 
     async def async_get_presence_definitions(self) -> list[PresenceDefinition]:

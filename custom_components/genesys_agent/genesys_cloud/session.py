@@ -14,7 +14,7 @@ from . import call_commands
 from .call_commands import LegCommand, leg_command, presence_command
 from .client import GenesysClient
 from .commands import CommandRunner
-from .exceptions import GenesysAuthError, GenesysError
+from .exceptions import GenesysAuthError, GenesysError, GenesysForbiddenError
 from .models import Agent, PresenceDefinition, WrapupCode
 from .notifications import NotificationStream
 from .tracker import SessionSnapshot, SnapshotListener, StateTracker
@@ -211,8 +211,22 @@ class AgentSession:
         return self._presence_definitions
 
     async def async_get_wrapup_codes(self, queue_id: str) -> tuple[WrapupCode, ...]:
-        """A queue's wrap-up codes (read once per connection)."""
+        """A queue's wrap-up codes (read once per connection).
+
+        A role that may not read the queue (403) gets the codes Genesys offers the agent's own
+        leg of that queue's call instead, as the agent desktop reads them.
+        """
         if queue_id not in self._wrapup_codes:
-            codes = tuple(await self.client.async_get_queue_wrapup_codes(queue_id))
-            self._wrapup_codes[queue_id] = codes
+            try:
+                codes = await self.client.async_get_queue_wrapup_codes(queue_id)
+            except GenesysForbiddenError:
+                snapshot = self.snapshot
+                leg = snapshot.agent_leg
+                conversation_id = snapshot.agent_state.conversation_id
+                if leg is None or leg.queue_id != queue_id or conversation_id is None:
+                    raise
+                codes = await self.client.async_get_participant_wrapup_codes(
+                    conversation_id, leg.id
+                )
+            self._wrapup_codes[queue_id] = tuple(codes)
         return self._wrapup_codes[queue_id]
