@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from custom_components.genesys_agent.genesys_cloud import CommandRefusal
+
 ROOT = Path(__file__).resolve().parent.parent
 INTEGRATION = ROOT / "custom_components" / "genesys_agent"
 
@@ -158,3 +160,10 @@ def test_every_action_is_described_translated_and_has_an_icon() -> None:
         assert translations[service]["description"]
         assert set(description["fields"]) == set(translations[service]["fields"])
         assert f'"{service}"' in _source("services.py"), service
+
+
+def test_every_refusal_reason_is_a_message_without_placeholders() -> None:
+    """A refused command is shown by its reason's key; nothing fills placeholders there."""
+    exceptions = json.loads((INTEGRATION / "translations" / "en.json").read_text())["exceptions"]
+    for reason in CommandRefusal:
+        assert "{" not in exceptions[reason.value]["message"], reason

@@ -130,7 +130,7 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
             (c for c in codes if c.name.casefold() == wanted), None
         )
         if match is None:
-            raise translated(ServiceValidationError, "unknown_wrap_up_code", code=code)
+            raise translated(ServiceValidationError, "unknown_wrap_up_code_name", code=code)
         await self._async_command(self.session.async_submit_wrapup(match.id), CONVERSATIONS_SCOPE)
 
     async def async_set_presence(self, definition_id: str) -> None:

@@ -215,7 +215,7 @@ async def test_every_command_refused_in_the_wrong_state_sends_nothing(
     error = await _refusal(
         hass, hass.services.async_call(DOMAIN, "submit_wrap_up", {"code": "nope"}, blocking=True)
     )
-    assert error.translation_key == "unknown_wrap_up_code"
+    assert error.translation_key == "unknown_wrap_up_code_name"
     assert str(error).startswith('"nope" is not a wrap-up code of this call\'s queue')
     # An unavailable button is skipped by Home Assistant itself: nothing happens.
     await press(hass, ANSWER)
