@@ -1,7 +1,12 @@
-"""A minimal Home Assistant configuration: only what the demo needs, nothing that goes online."""
+"""A small Home Assistant configuration: what the demo needs, nothing that goes online.
+
+The folder persists between runs (helpers, automations, options, history); ``configuration.yaml``
+and the blueprints are the demo's own and rewritten on every start.
+"""
 
 import json
 from pathlib import Path
+import shutil
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,9 +25,16 @@ homeassistant:
 frontend:
 config:
 application_credentials:
-automation:
-script:
+automation: !include automations.yaml
+script: !include scripts.yaml
+scene: !include scenes.yaml
 input_boolean:
+input_button:
+recorder:
+  commit_interval: 1
+  purge_keep_days: 7
+history:
+logbook:
 logger:
   default: warning
   logs:
@@ -63,20 +75,39 @@ def http_settings(port: int) -> dict[str, object]:
     }
 
 
+def is_onboarded(config_dir: Path) -> bool:
+    """Whether an earlier run created the owner (the folder is then reused as it is)."""
+    try:
+        done = json.loads((config_dir / ".storage" / "onboarding").read_text())["data"]["done"]
+    except OSError, ValueError, KeyError, TypeError:
+        return False
+    return "user" in done
+
+
 def write_config(config_dir: Path, port: int) -> None:
-    """Write a fresh config folder that loads the integration from this checkout."""
+    """Prepare the config folder: the demo's own files anew, what the user made kept."""
     storage = config_dir / ".storage"
     storage.mkdir(parents=True, exist_ok=True)
-    (storage / "onboarding").write_text(json.dumps(ONBOARDING))
+    if not (storage / "onboarding").exists():
+        (storage / "onboarding").write_text(json.dumps(ONBOARDING))
     (storage / "http").write_text(json.dumps(http_settings(port)))
     (config_dir / "configuration.yaml").write_text(CONFIGURATION.format(port=port))
+    # Where the UI saves automations, scripts and scenes.
+    for name, empty in (
+        ("automations.yaml", "[]\n"),
+        ("scripts.yaml", "{}\n"),
+        ("scenes.yaml", "[]\n"),
+    ):
+        if not (config_dir / name).exists():
+            (config_dir / name).write_text(empty)
     custom = config_dir / "custom_components"
     custom.mkdir(exist_ok=True)
     link = custom / "genesys_agent"
     if not link.is_symlink():
         link.symlink_to(ROOT / "custom_components" / "genesys_agent")
+    # Copied, not linked: Home Assistant on Python 3.14 does not follow a link when it globs.
     ours = ROOT / "blueprints" / "automation" / "genesys_agent"
-    blueprints = config_dir / "blueprints" / "automation"
-    blueprints.mkdir(parents=True, exist_ok=True)
-    if ours.is_dir() and not (blueprints / "genesys_agent").is_symlink():
-        (blueprints / "genesys_agent").symlink_to(ours)
+    copy = config_dir / "blueprints" / "automation" / "genesys_agent"
+    if copy.is_symlink():
+        copy.unlink()
+    shutil.copytree(ours, copy, dirs_exist_ok=True)

@@ -21,12 +21,14 @@ class HomeAssistantApi:
         self._token = ""
         self._ids = itertools.count(1)
 
-    async def wait_until_up(self, within: float) -> None:
-        """Poll until the HTTP server answers (startup takes a while on a fresh config)."""
+    async def wait_until_up(self, within: float, *, onboarded: bool) -> None:
+        """Poll until the HTTP server can onboard, or log in once onboarded (onboarding's own
+        views are not served then)."""
+        path = "/auth/providers" if onboarded else "/api/onboarding"
         async with asyncio.timeout(within):
             while True:
                 try:
-                    async with self._session.get(f"{self.base_url}/api/onboarding") as response:
+                    async with self._session.get(f"{self.base_url}{path}") as response:
                         if response.status == 200:
                             return
                 except ClientError:
@@ -39,6 +41,28 @@ class HomeAssistantApi:
             "/api/onboarding/users", {"client_id": self.client_id, "language": "en", **OWNER}
         )
         await self._exchange(user["auth_code"])
+
+    async def log_in(self) -> None:
+        """Sign in as the owner through the login form's API (a config kept from an earlier run)."""
+        flow = await self._post(
+            "/auth/login_flow",
+            {
+                "client_id": self.client_id,
+                "handler": ["homeassistant", None],
+                "redirect_uri": self.client_id,
+            },
+        )
+        done = await self._post(
+            f"/auth/login_flow/{flow['flow_id']}",
+            {
+                "client_id": self.client_id,
+                "username": OWNER["username"],
+                "password": OWNER["password"],
+            },
+        )
+        if done.get("type") != "create_entry":
+            raise RuntimeError(f"the owner's login was refused: {done.get('errors', done)}")
+        await self._exchange(done["result"])
 
     async def wait_until_running(self, within: float) -> None:
         """Onboarding answers early; integrations can be added once startup has finished."""
@@ -89,6 +113,20 @@ class HomeAssistantApi:
                 results.append(answer["result"])
         return results
 
+    async def has_entry(self, domain: str) -> bool:
+        """Whether an integration has a config entry."""
+        return bool(await self.get(f"/api/config/config_entries/entry?domain={domain}"))
+
+    async def has_credentials(self, domain: str) -> bool:
+        """Whether an OAuth client is registered for an integration."""
+        [credentials] = await self.websocket({"type": "application_credentials/list"})
+        return any(c["domain"] == domain for c in credentials)
+
+    async def has_dashboard(self, url_path: str) -> bool:
+        """Whether a dashboard exists at ``url_path``."""
+        [dashboards] = await self.websocket({"type": "lovelace/dashboards/list"})
+        return any(d["url_path"] == url_path for d in dashboards)
+
     async def add_credentials(self, client_id: str, secret: str) -> None:
         """Register an OAuth client as application credentials, as the UI's dialog does."""
         await self.websocket(
@@ -118,13 +156,13 @@ class HomeAssistantApi:
         if done["type"] != "create_entry":
             raise RuntimeError(f"the config flow ended with {done}")
 
-    async def add_dashboard(self, url_path: str, title: str, cards: list[dict[str, Any]]) -> None:
+    async def add_dashboard(self, url_path: str, config: dict[str, Any]) -> None:
         """A dashboard in the sidebar, stored like one made in the UI."""
         await self.websocket(
             {
                 "type": "lovelace/dashboards/create",
                 "url_path": url_path,
-                "title": title,
+                "title": config["title"],
                 "icon": "mdi:headset",
                 "show_in_sidebar": True,
                 "require_admin": False,
@@ -133,6 +171,6 @@ class HomeAssistantApi:
             {
                 "type": "lovelace/config/save",
                 "url_path": url_path,
-                "config": {"title": title, "views": [{"title": "Call", "cards": cards}]},
+                "config": config,
             },
         )

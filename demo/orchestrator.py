@@ -1,72 +1,38 @@
-"""Start the emulator and a real Home Assistant, connect them, and stop both cleanly."""
+"""Start the emulator and a real Home Assistant, connect them, and stop both cleanly.
+
+Home Assistant runs as a child process that is started again when it exits with its restart code
+(a restart from the UI), as its container's restart policy would. The config folder persists
+between runs; the emulator starts empty every time, so the integration's stored tokens are handed
+to it before Home Assistant starts.
+"""
 
 import asyncio
+from collections.abc import Callable
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
+import json
 import os
 from pathlib import Path
 import shutil
 import signal
 import sys
 from types import TracebackType
-from typing import Any, Self
+from typing import IO, Self
 
 from aiohttp import ClientSession
 
 from genesys_emulator import Emulator, EmulatorConfig
+from genesys_emulator.cli import CONTROL_FILE, ControlAccess
 
-from .ha_config import ROOT, write_config
+from .dashboard import DASHBOARD, dashboard_config
+from .ha_config import ROOT, is_onboarded, write_config
 from .home_assistant import OWNER, HomeAssistantApi
 
-DASHBOARD = "genesys-agent"
-AGENT_ENTITIES = [
-    "switch.jane_agent_microphone_muted",
-    "sensor.jane_agent_call_state",
-    "binary_sensor.jane_agent_remote_mute",
-    "binary_sensor.jane_agent_on_call",
-    "sensor.jane_agent_presence",
-    "sensor.jane_agent_routing_status",
-    "event.jane_agent_call",
-    "switch.jane_agent_hold",
-    "select.jane_agent_presence",
-]
-
-
-def _while_available(entity_id: str, name: str) -> dict[str, Any]:
-    """A tile shown only while its entity can act (the call buttons, the wrap-up select).
-
-    A button's tile presses it when tapped.
-    """
-    tile: dict[str, Any] = {"type": "tile", "entity": entity_id, "name": name}
-    if entity_id.startswith("button."):
-        tile["tap_action"] = {
-            "action": "perform-action",
-            "perform_action": "button.press",
-            "target": {"entity_id": entity_id},
-        }
-    return {
-        "type": "conditional",
-        "conditions": [{"condition": "state", "entity": entity_id, "state_not": "unavailable"}],
-        "card": tile,
-    }
-
-
-DASHBOARD_CARDS: list[dict[str, Any]] = [
-    _while_available("button.jane_agent_answer", "Answer"),
-    _while_available("button.jane_agent_hang_up", "Hang up"),
-    {"type": "tile", "entity": "switch.jane_agent_microphone_muted", "name": "Mute"},
-    {"type": "tile", "entity": "sensor.jane_agent_call_state", "name": "Call"},
-    _while_available("select.jane_agent_wrap_up_code", "Wrap-up code"),
-    _while_available("button.jane_agent_skip_wrap_up", "Skip wrap-up"),
-    # No header toggle: it would switch mute and hold together.
-    {
-        "type": "entities",
-        "title": "Jane Agent",
-        "entities": AGENT_ENTITIES,
-        "show_header_toggle": False,
-    },
-]
+DOMAIN = "genesys_agent"
+AGENT = "jane_agent"
 HA_STARTUP_TIMEOUT = 120.0
+# Home Assistant's exit code when a restart is asked for (homeassistant.const.RESTART_EXIT_CODE).
+RESTART_EXIT_CODE = 100
 
 
 @dataclass(kw_only=True)
@@ -74,22 +40,36 @@ class DemoSettings:
     """Where the demo runs; tests use free ports and a temporary folder."""
 
     config_dir: Path = ROOT / ".demo" / "config"
+    control_file: Path = CONTROL_FILE
     ha_port: int = 8123
     emulator_port: int = 8765
     add_integration: bool = True
     start_call: bool = True
+    # Start over: forget the config (helpers, automations, options, history) of earlier runs.
+    fresh: bool = False
+
+    @property
+    def log_file(self) -> Path:
+        """Home Assistant's output, kept across its restarts (beside the config folder)."""
+        return self.config_dir.parent / "home-assistant.log"
 
 
 class Demo:
     """The emulator in this process and Home Assistant in a child process."""
 
-    def __init__(self, settings: DemoSettings) -> None:
-        """Nothing runs until ``start``."""
+    def __init__(
+        self, settings: DemoSettings, on_event: Callable[[str], None] | None = None
+    ) -> None:
+        """Nothing runs until ``start``; ``on_event`` hears of restarts and exits."""
         self.settings = settings
         self.emulator = Emulator(EmulatorConfig(auto_approve=True, control_api=True))
         self.ha_url = f"http://127.0.0.1:{settings.ha_port}"
+        self.ended = asyncio.Event()
+        self.restarts = 0
+        self._on_event = on_event or (lambda message: None)
         self._stack = AsyncExitStack()
         self._process: asyncio.subprocess.Process | None = None
+        self._log: IO[bytes] | None = None
         self.api: HomeAssistantApi
 
     async def __aenter__(self) -> Self:
@@ -111,37 +91,62 @@ class Demo:
         await self.stop()
 
     async def start(self) -> None:
-        """Emulator, a fresh Home Assistant, onboarding, and (by default) the integration."""
+        """Emulator, Home Assistant (onboarded on the first run), the integration, a call."""
         settings = self.settings
         await self.emulator.start("127.0.0.1", settings.emulator_port)
         self._stack.push_async_callback(self.emulator.stop)
-        shutil.rmtree(settings.config_dir, ignore_errors=True)
+        access = ControlAccess(url=self.emulator.base_url, token=self.emulator.control.token)
+        access.write(settings.control_file)
+        self._stack.callback(ControlAccess.remove, access.token, settings.control_file)
+        if settings.fresh:
+            shutil.rmtree(settings.config_dir, ignore_errors=True)
+        onboarded = is_onboarded(settings.config_dir)
         write_config(settings.config_dir, settings.ha_port)
-        log = (settings.config_dir / "demo-hass.log").open("wb")
-        self._stack.callback(log.close)
-        self._process = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).parent / "hass"),
-            "--config",
-            str(settings.config_dir),
-            "--skip-pip",
-            stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        self._adopt_stored_tokens()
+        self._log = settings.log_file.open("ab")
+        self._stack.callback(self._log.close)
         self._stack.push_async_callback(self._stop_home_assistant)
+        await self._start_home_assistant()
+        supervisor = asyncio.get_running_loop().create_task(self._supervise())
+        self._stack.push_async_callback(_cancelled, supervisor)
         session = await self._stack.enter_async_context(ClientSession())
         self.api = HomeAssistantApi(session, self.ha_url)
-        await self.api.wait_until_up(HA_STARTUP_TIMEOUT)
-        await self.api.onboard()
+        await self.api.wait_until_up(HA_STARTUP_TIMEOUT, onboarded=onboarded)
+        await (self.api.log_in() if onboarded else self.api.onboard())
         await self.api.wait_until_running(HA_STARTUP_TIMEOUT)
         if settings.add_integration:
-            await self.add_integration()
-            await self.add_dashboard()
+            if not await self.api.has_entry(DOMAIN):
+                await self.add_integration()
+            if not await self.api.has_dashboard(DASHBOARD):
+                await self.api.add_dashboard(DASHBOARD, dashboard_config(AGENT))
         if settings.start_call:
             await self.emulator.control.start_inbound_call()
 
+    def _adopt_stored_tokens(self) -> None:
+        """Let the fresh emulator accept the logins Home Assistant kept from an earlier run."""
+        store = self.settings.config_dir / ".storage" / "core.config_entries"
+        try:
+            entries = json.loads(store.read_text())["data"]["entries"]
+        except OSError, ValueError, KeyError:
+            return
+        for entry in entries:
+            token = entry.get("data", {}).get("token", {})
+            if (
+                entry.get("domain") == DOMAIN
+                and entry.get("unique_id")
+                and "refresh_token" in token
+            ):
+                self.emulator.tokens.adopt(
+                    self.emulator.demo_client.id,
+                    entry["unique_id"],
+                    token.get("access_token", ""),
+                    token["refresh_token"],
+                )
+
     async def add_credentials(self) -> None:
-        """Register the emulator's OAuth client as application credentials."""
+        """Register the emulator's OAuth client as application credentials (once)."""
+        if await self.api.has_credentials(DOMAIN):
+            return
         client = self.emulator.demo_client
         await self.api.add_credentials(client.id, client.secret)
 
@@ -150,9 +155,44 @@ class Demo:
         await self.add_credentials()
         await self.api.add_integration(self.emulator.base_url)
 
-    async def add_dashboard(self) -> None:
-        """The agent's dashboard."""
-        await self.api.add_dashboard(DASHBOARD, "Genesys Agent", DASHBOARD_CARDS)
+    async def _start_home_assistant(self) -> None:
+        assert self._log is not None
+        self._process = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "hass"),
+            "--config",
+            str(self.settings.config_dir),
+            "--skip-pip",
+            "--log-no-color",
+            stdout=self._log,
+            stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # Its own process group: Ctrl-C reaches the demo, which stops it in order.
+            start_new_session=True,
+        )
+
+    async def _supervise(self) -> None:
+        """Start Home Assistant again after a restart from its UI; report any other exit."""
+        while (process := self._process) is not None:
+            code = await process.wait()
+            if self._process is not process:  # stopped on purpose
+                return
+            if code != RESTART_EXIT_CODE:
+                self._process = None
+                self._on_event(f"Home Assistant exited (code {code}); see {self.settings.log_file}")
+                self.ended.set()
+                return
+            self._on_event("Home Assistant is restarting (asked from its UI)")
+            await self._start_home_assistant()
+            await self.api.wait_until_up(HA_STARTUP_TIMEOUT, onboarded=True)
+            self.restarts += 1
+            self._on_event(f"Home Assistant is back at {self.ha_url}")
+
+    async def wait_until_restarted(self, restarts: int, within: float) -> None:
+        """Until Home Assistant has been started again ``restarts`` times and is running."""
+        async with asyncio.timeout(within):
+            while self.restarts < restarts:  # noqa: ASYNC110 - another process's exit
+                await asyncio.sleep(0.2)
+            await self.api.wait_until_running(within)
 
     async def _stop_home_assistant(self) -> None:
         process, self._process = self._process, None
@@ -173,20 +213,27 @@ class Demo:
 
     def banner(self) -> str:
         """What a person needs to use the demo."""
-        emulator = self.emulator.base_url
-        ctl = f"{Path(sys.executable)} -m genesys_emulator ctl"
+        settings = self.settings
+        ctl = ROOT / "scripts" / "ctl"
         return "\n".join(
             [
                 "",
                 f"Home Assistant: {self.ha_url}/{DASHBOARD}",
                 f"  login: {OWNER['username']} / {OWNER['password']}",
-                f"Genesys Cloud emulator: {emulator} (a call is ringing for Jane Agent)",
-                "Drive the call:",
-                f"  {ctl} answer --url {emulator}",
-                f"  {ctl} mute --url {emulator}        # a mute from the Genesys desktop",
-                f"  {ctl} mute --by supervisor --url {emulator}",
-                f"  {ctl} unmute --url {emulator}",
-                f"  {ctl} hold|unhold|hangup|wrapup|ring|status --url {emulator}",
-                "Ctrl-C stops everything.",
+                f"  config: {settings.config_dir} (kept between runs; --fresh starts over)",
+                f"  log: {settings.log_file}",
+                f"Genesys Cloud emulator: {self.emulator.base_url} (a call rings for Jane Agent)",
+                f"  control token: {self.emulator.control.token} (in {settings.control_file})",
+                f"Drive the call from any directory ({ctl} --help lists every step):",
+                f"  {ctl} answer | mute | unmute | hold | resume | hangup | wrapup | ring",
+                f"  {ctl} mute --by supervisor     # a supervisor mutes the agent",
+                f"  {ctl} drop                     # the notifications websocket drops",
+                "A restart from Home Assistant's UI restarts it; Ctrl-C stops everything.",
             ]
         )
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task

@@ -135,6 +135,24 @@ class TokenStore:
             response["refresh_token"] = refresh_token.value
         return response
 
+    def adopt(self, client_id: str, user_id: str, access_token: str, refresh_token: str) -> None:
+        """Honour a sign-in an earlier run handed out, as a Genesys that kept running would.
+
+        The demo keeps its Home Assistant between runs while the emulator starts empty.
+        """
+        grant_id, now = new_id(), utcnow()
+        for store, value, ttl in (
+            (self.access_tokens, access_token, self._config.access_token_ttl),
+            (self.refresh_tokens, refresh_token, self._config.refresh_token_ttl),
+        ):
+            store[value] = Token(
+                value=value,
+                client_id=client_id,
+                user_id=user_id,
+                grant_id=grant_id,
+                expires_at=now + timedelta(seconds=ttl),
+            )
+
     def authenticate(self, authorization: str | None) -> Token:
         """The valid access token of an ``Authorization: Bearer`` header, or a 401."""
         scheme, _, value = (authorization or "").partition(" ")

@@ -39,12 +39,21 @@ GET     /_emulator/audit[?userId=]                 → {entities: [audit records
 GET     /_emulator/state                           → users, queues, calls (REST), channels
 ======  =========================================  ============================================
 
+Every request must carry the run's token (``emulator.control.token``, random per run; the demo
+prints it and writes it for ``ctl``) in ``X-Emulator-Token`` (401 otherwise), a POST must say
+``Content-Type: application/json`` (415 otherwise), and a request whose ``Origin`` is not the
+emulator's own is refused (403). A web page open while the demo runs can therefore not drive it:
+its cross-origin ``text/plain`` POST, the one kind a browser sends without asking first, has
+neither the token nor the content type.
+
 Errors come back as Genesys ``ErrorBody`` (e.g. 404 ``not.found`` for an unknown call); a request
 that is not valid JSON of the right shape gets 400 ``bad.request``.
 """
 
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
+import hmac
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -68,6 +77,7 @@ if TYPE_CHECKING:
     from .server import Emulator
 
 MUTERS = frozenset({"desktop", "supervisor"})
+TOKEN_HEADER = "X-Emulator-Token"  # noqa: S105 (a header name, not a secret)
 
 Action = Callable[["Control", web.Request, dict[str, Any]], Awaitable[Any]]
 
@@ -76,8 +86,9 @@ class Control:
     """Operations a real org would see done by its people, its network or its operators."""
 
     def __init__(self, emulator: Emulator) -> None:
-        """Drive ``emulator``."""
+        """Drive ``emulator``; HTTP callers must present ``token``."""
         self._emu = emulator
+        self.token = secrets.token_urlsafe(24)
 
     # ------------------------------------------------------------------ org
 
@@ -341,8 +352,25 @@ class Control:
         app.router.add_get("/_emulator/audit", self._audit)
         app.router.add_get("/_emulator/state", self._state)
 
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        """Why this request may not drive the emulator, as a response; None when it may."""
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != self._emu.base_url:
+            return _refuse(403, "forbidden", "requests from another origin are refused")
+        if not hmac.compare_digest(
+            request.headers.get(TOKEN_HEADER, "").encode(), self.token.encode()
+        ):
+            return _refuse(
+                401, "bad.token", f"the {TOKEN_HEADER} header must carry this run's token"
+            )
+        if request.method == "POST" and request.content_type != "application/json":
+            return _refuse(415, "unsupported.media.type", "the body must be application/json")
+        return None
+
     def _handler(self, action: Action) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handle(request: web.Request) -> web.Response:
+            if (refusal := self._refusal(request)) is not None:
+                return refusal
             body = await request.json() if request.can_read_body else {}
             if not isinstance(body, dict):
                 raise ApiError("bad.request", reason="the body must be a JSON object")
@@ -355,6 +383,8 @@ class Control:
         return handle
 
     async def _audit(self, request: web.Request) -> web.Response:
+        if (refusal := self._refusal(request)) is not None:
+            return refusal
         records = self.audit_log(request.query.get("userId"))
         entities = [
             {
@@ -371,6 +401,8 @@ class Control:
         return web.json_response({"entities": entities})
 
     async def _state(self, request: web.Request) -> web.Response:
+        if (refusal := self._refusal(request)) is not None:
+            return refusal
         return web.json_response(self.state())
 
 
@@ -381,6 +413,10 @@ def _invalid_is_bad_request() -> Iterator[None]:
         yield
     except ValueError as err:
         raise ApiError("bad.request", reason=str(err)) from err
+
+
+def _refuse(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"status": status, "code": code, "message": message}, status=status)
 
 
 def _call(request: web.Request) -> str:

@@ -1,4 +1,4 @@
-"""Pytest plugin: the ``emulator`` fixture and a PKCE login helper.
+"""Pytest plugin: the ``emulator`` fixture, a PKCE login helper and control-surface requests.
 
 Register with ``pytest_plugins = ["genesys_emulator.testing"]``. The fixture's emulator listens on
 127.0.0.1 (the only host Home Assistant's test harness lets sockets reach) on a free port, with
@@ -16,6 +16,7 @@ from yarl import URL
 
 from .auth import pkce_challenge
 from .config import EmulatorConfig
+from .control import TOKEN_HEADER
 from .server import Emulator
 
 DEFAULT_REDIRECT_URI = "http://127.0.0.1/auth/external/callback"
@@ -37,6 +38,23 @@ async def emulator(socket_enabled: None) -> AsyncIterator[Emulator]:
     """A started emulator (auto-approve on), stopped after the test."""
     async with running_emulator(EmulatorConfig(auto_approve=True, control_api=True)) as emu:
         yield emu
+
+
+def control_headers(emu: Emulator) -> dict[str, str]:
+    """What a legitimate control request carries: the run's token (aiohttp adds the JSON type)."""
+    return {TOKEN_HEADER: emu.control.token}
+
+
+async def control_request(
+    session: ClientSession, emu: Emulator, method: str, path: str, body: Any = None
+) -> tuple[int, Any]:
+    """Call ``/_emulator/{path}`` as ``ctl`` does (a POST always sends a JSON body)."""
+    if method == "POST" and body is None:
+        body = {}
+    async with session.request(
+        method, f"{emu.base_url}/_emulator/{path}", json=body, headers=control_headers(emu)
+    ) as response:
+        return response.status, await response.json()
 
 
 async def login_with_pkce(

@@ -13,11 +13,17 @@ from contextvars import ContextVar
 from typing import Any, cast, override
 
 from homeassistant.components.application_credentials import ClientCredential
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import http
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.config_entry_oauth2_flow import LocalOAuth2ImplementationWithPkce
+from homeassistant.helpers.config_entry_oauth2_flow import (
+    AUTH_CALLBACK_PATH,
+    HEADER_FRONTEND_BASE,
+    MY_AUTH_CALLBACK_PATH,
+    LocalOAuth2ImplementationWithPkce,
+)
+from homeassistant.helpers.network import NoURLAvailableError, get_url
 
-from .const import MY_REDIRECT_URL
 from .genesys_cloud import REGIONS, Environment
 
 _environment_context: ContextVar[Environment] = ContextVar("genesys_agent_environment")
@@ -79,9 +85,30 @@ async def async_get_auth_implementation(
     return GenesysOAuth2Implementation(hass, auth_domain, credential, environment)
 
 
+@callback
+def async_redirect_uri_to_register(hass: HomeAssistant) -> str:
+    """The redirect URI this instance will send Genesys, for the user to allow in the OAuth client.
+
+    The choice is ``config_entry_oauth2_flow.async_get_redirect_uri``'s: My Home Assistant's when
+    the ``my`` integration is loaded, else the URL the browser uses (the frontend's
+    ``HA-Frontend-Base`` header on flow requests) and ``/auth/external/callback``. The credentials
+    dialog asks over the websocket, which carries no such header but the page's ``Origin``.
+    """
+    if "my" in hass.config.components:
+        return MY_AUTH_CALLBACK_PATH
+    if (request := http.current_request.get()) is not None and (
+        base := request.headers.get(HEADER_FRONTEND_BASE) or request.headers.get("Origin")
+    ):
+        return f"{base.rstrip('/')}{AUTH_CALLBACK_PATH}"
+    try:
+        return f"{get_url(hass, allow_cloud=False)}{AUTH_CALLBACK_PATH}"
+    except NoURLAvailableError:
+        return f"<your Home Assistant URL>{AUTH_CALLBACK_PATH}"
+
+
 async def async_get_description_placeholders(hass: HomeAssistant) -> dict[str, str]:
     """Placeholders for the application credentials dialog."""
     return {
-        "redirect_url": MY_REDIRECT_URL,
+        "redirect_url": async_redirect_uri_to_register(hass),
         "oauth_client_url": "https://help.mypurecloud.com/articles/create-an-oauth-client/",
     }

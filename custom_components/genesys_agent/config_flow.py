@@ -26,7 +26,7 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol
 
-from .application_credentials import environment_context
+from .application_credentials import async_redirect_uri_to_register, environment_context
 from .const import (
     CONF_BASE_URL,
     CONF_REGION,
@@ -34,7 +34,6 @@ from .const import (
     CUSTOM_REGION,
     DOMAIN,
     LOGGER,
-    MY_REDIRECT_URL,
 )
 from .environment import entry_environment
 from .genesys_cloud import (
@@ -91,14 +90,17 @@ class GenesysAgentFlowHandler(AbstractOAuth2FlowHandler, domain=DOMAIN):
 
     @staticmethod
     def _region_schema(defaults: Mapping[str, Any]) -> vol.Schema:
-        """Genesys' regions; a custom base URL (emulator, private cloud) in a folded section."""
-        region = defaults.get(CONF_REGION, "us_east_1")
+        """Genesys' regions; a custom base URL (emulator, private cloud) in a folded section.
+
+        ``defaults`` are what the entry has: an entry on a custom URL shows that URL, unfolded,
+        and no region (none was chosen); a new entry starts on US East.
+        """
         base_url = defaults.get(CONF_BASE_URL, "")
+        region = defaults.get(CONF_REGION, "us_east_1")
+        region_default = {"default": region} if region in REGIONS else {}
         return vol.Schema(
             {
-                vol.Required(
-                    CONF_REGION, default=region if region in REGIONS else "us_east_1"
-                ): SelectSelector(
+                vol.Optional(CONF_REGION, **region_default): SelectSelector(
                     SelectSelectorConfig(
                         options=list(REGIONS),
                         translation_key=CONF_REGION,
@@ -129,7 +131,9 @@ class GenesysAgentFlowHandler(AbstractOAuth2FlowHandler, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             base_url = user_input.get(SECTION_ADVANCED, {}).get(CONF_BASE_URL, "").strip()
-            if not base_url:
+            if not base_url and user_input.get(CONF_REGION) not in REGIONS:
+                errors["base"] = "region_required"
+            elif not base_url:
                 self._environment_data = {CONF_REGION: user_input[CONF_REGION]}
             elif base_url.startswith(("http://", "https://")):
                 self._environment_data = {
@@ -146,7 +150,7 @@ class GenesysAgentFlowHandler(AbstractOAuth2FlowHandler, domain=DOMAIN):
             step_id=step_id,
             data_schema=self._region_schema(defaults),
             errors=errors,
-            description_placeholders={"redirect_url": MY_REDIRECT_URL},
+            description_placeholders={"redirect_url": async_redirect_uri_to_register(self.hass)},
         )
 
     @override

@@ -14,9 +14,6 @@ CONF_SHOW_CALLER_NUMBER: Final = "show_caller_number"
 # The region key of an environment given by a base URL (the emulator, private deployments).
 CUSTOM_REGION: Final = "custom"
 
-# Redirect URI a user registers on their Genesys Cloud OAuth client.
-MY_REDIRECT_URL: Final = "https://my.home-assistant.io/redirect/oauth"
-
 # The OAuth scopes commands need: a 403 on a command raises a repair naming its scope.
 CONVERSATIONS_SCOPE: Final = "conversations"
 PRESENCE_SCOPE: Final = "presence"

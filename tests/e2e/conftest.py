@@ -1,5 +1,10 @@
-"""Browser tests: the demo's real Home Assistant, driven by Debian's headless Chromium."""
+"""Browser tests: the demo's real Home Assistant, driven by Debian's headless Chromium.
 
+Screenshots go to a temporary folder; ``scripts/screenshots`` points ``GENESYS_SCREENSHOTS`` at
+``docs/`` to refresh the README's pictures on purpose.
+"""
+
+import asyncio
 from collections.abc import AsyncGenerator
 import os
 from pathlib import Path
@@ -25,7 +30,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DOCS = Path(__file__).resolve().parent.parent.parent / "docs"
+SCREENSHOTS_VARIABLE = "GENESYS_SCREENSHOTS"
+# Settled means no animation or transition running in the page or any shadow root, for this long.
+SETTLE_SCRIPT = """async () => {
+  for (let quiet = 0; quiet < 3; ) {
+    await new Promise((frame) => requestAnimationFrame(frame));
+    quiet = document.getAnimations().some((a) => a.playState === "running") ? 0 : quiet + 1;
+  }
+}"""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -66,10 +78,35 @@ async def browser(chromium: str, socket_enabled: None) -> AsyncGenerator[Browser
 
 
 def demo_settings(tmp_path: Path, **changes: bool) -> DemoSettings:
-    """The demo on free ports, in a temporary folder."""
+    """The demo on free ports, in a temporary folder (its control token too)."""
     return DemoSettings(
-        config_dir=tmp_path / "config", ha_port=free_port(), emulator_port=free_port(), **changes
+        config_dir=tmp_path / "config",
+        control_file=tmp_path / "control.json",
+        ha_port=free_port(),
+        emulator_port=free_port(),
+        **changes,
     )
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where pictures go: a temporary folder, or the one ``scripts/screenshots`` names."""
+    chosen = os.environ.get(SCREENSHOTS_VARIABLE)
+    return Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+
+
+async def settled_screenshot(page: Page, path: Path, *, full_page: bool = False) -> None:
+    """A picture once every animation (an unfolding section, a switch's thumb) has ended;
+    ``full_page`` grows the window to the page's height first, so the sidebar reaches the end."""
+    viewport = page.viewport_size
+    if full_page and viewport is not None:
+        height = await page.evaluate("document.documentElement.scrollHeight")
+        await page.set_viewport_size({"width": viewport["width"], "height": max(height, 800)})
+    async with asyncio.timeout(10):
+        await page.evaluate(SETTLE_SCRIPT)
+    await page.screenshot(path=path, animations="disabled")
+    if full_page and viewport is not None:
+        await page.set_viewport_size(viewport)
 
 
 async def logged_in_page(browser: Browser, demo: Demo, path: str) -> Page:

@@ -3,23 +3,33 @@
 import asyncio
 from collections.abc import AsyncIterator
 import json
+from pathlib import Path
 import re
 import subprocess
 import sys
 
 import pytest
 
-from genesys_emulator import EmulatorConfig
+from genesys_emulator import EmulatorConfig, cli
 from genesys_emulator.cli import main, serve
 
 
 @pytest.fixture
+def control_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the server leaves its URL and token, and ctl finds them (not the repository's)."""
+    path = tmp_path / ".demo" / "control.json"
+    monkeypatch.setattr(cli, "CONTROL_FILE", path)
+    monkeypatch.delenv(cli.TOKEN_VARIABLE, raising=False)
+    return path
+
+
+@pytest.fixture
 async def served(
-    socket_enabled: None, capsys: pytest.CaptureFixture[str]
+    socket_enabled: None, capsys: pytest.CaptureFixture[str], control_file: Path
 ) -> AsyncIterator[tuple[str, str]]:
     """The CLI's server in this process: its base URL and banner."""
     task = asyncio.get_running_loop().create_task(
-        serve(EmulatorConfig(control_api=True), "127.0.0.1", 0)
+        serve(EmulatorConfig(control_api=True), "127.0.0.1", 0, control_file)
     )
     async with asyncio.timeout(5):
         while not (banner := capsys.readouterr().out):  # noqa: ASYNC110 (stdout has no event)
@@ -33,7 +43,7 @@ async def served(
 
 
 async def _ctl(capsys: pytest.CaptureFixture[str], url: str, *args: str) -> object:
-    assert await asyncio.to_thread(main, ["ctl", *args, "--url", url]) == 0
+    assert await asyncio.to_thread(main, ["ctl", *args, "--url", url]) == 0  # token: the file
     return json.loads(capsys.readouterr().out)
 
 
@@ -45,6 +55,44 @@ async def test_banner_tells_how_to_connect(served: tuple[str, str]) -> None:
     assert "demo OAuth client secret: emulator-demo-secret" in banner
     assert "Jane Agent" in banner
     assert "ctl {ring | dial | answer | mute" in banner
+    token = re.search(r"control token: (\S+)", banner)
+    assert token is not None, banner
+    assert len(token.group(1)) >= 32
+
+
+async def test_the_token_is_left_for_ctl_alone_and_removed_on_exit(
+    socket_enabled: None, capsys: pytest.CaptureFixture[str], control_file: Path
+) -> None:
+    task = asyncio.get_running_loop().create_task(
+        serve(EmulatorConfig(control_api=True), "127.0.0.1", 0, control_file)
+    )
+    async with asyncio.timeout(5):
+        while not control_file.exists():  # noqa: ASYNC110 (a file has no event)
+            await asyncio.sleep(0.01)
+    assert control_file.stat().st_mode & 0o077 == 0
+    left = json.loads(control_file.read_text())
+    assert left["token"] in capsys.readouterr().out
+    # From any directory, with nothing but what the server left: no --url, no --token.
+    assert await asyncio.to_thread(main, ["ctl", "ring"]) == 0
+    assert "conversationId" in json.loads(capsys.readouterr().out)
+    with pytest.raises(SystemExit, match="ring failed: the X-Emulator-Token header"):
+        await asyncio.to_thread(main, ["ctl", "ring", "--token", "guessed"])
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not control_file.exists()
+    with pytest.raises(SystemExit, match="no control token: start the demo"):
+        await asyncio.to_thread(main, ["ctl", "ring"])
+
+
+def test_ctl_help_lists_every_step(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["ctl", "--help"])
+    shown = capsys.readouterr().out
+    for step in [*cli.CTL_COMMANDS, "status", "audit"]:
+        assert re.search(rf"^  {re.escape(step)}\s", shown, re.MULTILINE), step
+    assert "--by supervisor" in shown
+    assert "ring, answer, mute, unmute, hold, resume, hangup, wrapup" in shown
 
 
 async def test_a_person_drives_a_call(

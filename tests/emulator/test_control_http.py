@@ -5,7 +5,7 @@ from typing import Any
 from aiohttp import ClientSession
 
 from genesys_emulator import Emulator, EmulatorConfig
-from genesys_emulator.testing import running_emulator
+from genesys_emulator.testing import control_request, running_emulator
 
 from .helpers import Notifications, participant
 
@@ -13,8 +13,7 @@ from .helpers import Notifications, participant
 async def _post(
     session: ClientSession, emu: Emulator, path: str, body: dict[str, Any] | None = None
 ) -> tuple[int, Any]:
-    async with session.post(f"{emu.base_url}/_emulator/{path}", json=body) as response:
-        return response.status, await response.json()
+    return await control_request(session, emu, "POST", path, body)
 
 
 async def test_a_whole_call_over_http(
@@ -36,15 +35,13 @@ async def test_a_whole_call_over_http(
     for action, body in steps:
         status, answer = await _post(session, emulator, f"{call}/{action}", body)
         assert status == 200, (action, answer)
-    async with session.get(emulator.base_url + "/_emulator/state") as response:
-        state = await response.json()
+    _, state = await control_request(session, emulator, "GET", "state")
     conversation = state["conversations"][0]
     assert participant(conversation, "agent")["state"] == "terminated"
     assert participant(conversation, "external")["address"] == "tel:+15550009"
     assert state["channels"][0]["connected"] is True
     query = f"?userId={emulator.supervisor.id}"
-    async with session.get(emulator.base_url + "/_emulator/audit" + query) as response:
-        audit = await response.json()
+    _, audit = await control_request(session, emulator, "GET", "audit" + query)
     assert [(e["source"], e["body"]) for e in audit["entities"]] == [
         ("supervisor", {"muted": True})
     ]
@@ -103,8 +100,8 @@ async def test_control_errors_are_genesys_error_bodies(
     assert (status, error["code"]) == (404, "not.found")
     status, error = await _post(session, emulator, "users", {"name": "No Email"})
     assert (status, error["code"]) == (400, "bad.request")
-    async with session.post(emulator.base_url + "/_emulator/restart", json=[1]) as response:
-        assert response.status == 400
+    status, _ = await control_request(session, emulator, "POST", "restart", [1])
+    assert status == 400
 
 
 async def test_control_api_can_be_switched_off(
@@ -172,3 +169,45 @@ async def test_queues_wrap_up_direct_calls_and_presences_over_http(
     ):
         status, error = await _post(session, emulator, path, body)
         assert (status, error["code"]) == (400, "bad.request"), (path, body)
+
+
+async def test_a_web_page_cannot_drive_the_emulator(
+    session: ClientSession, emulator: Emulator
+) -> None:
+    """The POSTs a page on another site can send (text/plain, no token) change nothing."""
+    conversation_id = await emulator.control.start_inbound_call()
+    answer = f"{emulator.base_url}/_emulator/calls/{conversation_id}/answer"
+    token = {"X-Emulator-Token": emulator.control.token}
+    refused = [
+        # What fetch(..., {mode: "no-cors"}) or a form sends from a page elsewhere.
+        ({"Origin": "http://evil.example", "Content-Type": "text/plain"}, "{}", 403),
+        ({"Content-Type": "text/plain"}, "{}", 401),
+        ({"Content-Type": "application/json"}, "{}", 401),
+        ({"Content-Type": "application/json", "X-Emulator-Token": "guessed"}, "{}", 401),
+        ({**token, "Content-Type": "text/plain"}, "{}", 415),
+        ({**token, "Content-Type": "application/json", "Origin": "http://evil.example"}, "{}", 403),
+        ({**token, "Content-Type": "application/json", "Origin": "null"}, "{}", 403),
+    ]
+    for headers, body, status in refused:
+        async with session.post(answer, data=body, headers=headers) as response:
+            assert response.status == status, headers
+            assert (await response.json())["status"] == status
+    for path in ("state", "audit"):
+        async with session.get(f"{emulator.base_url}/_emulator/{path}") as response:
+            assert response.status == 401
+    [conversation] = emulator.control.state()["conversations"]
+    assert participant(conversation, "agent")["state"] == "alerting"
+
+    # The emulator's own pages, and tools with the token, may.
+    own = {**token, "Content-Type": "application/json", "Origin": emulator.base_url}
+    async with session.post(answer, data="{}", headers=own) as response:
+        assert response.status == 200
+    [conversation] = emulator.control.state()["conversations"]
+    assert participant(conversation, "agent")["state"] == "connected"
+
+
+async def test_every_run_has_its_own_token(socket_enabled: None) -> None:
+    config = EmulatorConfig(control_api=True)
+    async with running_emulator(config) as first, running_emulator(config) as second:
+        assert len(first.control.token) >= 32
+        assert first.control.token != second.control.token

@@ -9,6 +9,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from yarl import URL
 
 from custom_components.genesys_agent.const import (
     CONF_BASE_URL,
@@ -133,6 +134,61 @@ async def test_reconfigure_logs_in_again_as_the_same_agent(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert config_entry.data[CONF_BASE_URL] == emulator.base_url
+
+
+async def test_reconfigure_prefills_the_entrys_custom_url_and_no_region(
+    hass: HomeAssistant, config_entry: ConfigEntry
+) -> None:
+    """An entry on a custom URL is not shown as US East: its URL, unfolded, and no region."""
+    result = await start_flow(hass, config_entry, SOURCE_RECONFIGURE)
+    filled = result["data_schema"]({"advanced": {}})
+    assert CONF_REGION not in filled
+    schema = {str(key): value for key, value in result["data_schema"].schema.items()}
+    assert schema["advanced"].options == {"collapsed": False}
+    assert schema["advanced"].schema({}) == {CONF_BASE_URL: config_entry.data[CONF_BASE_URL]}
+
+
+async def test_reconfigure_prefills_the_entrys_region(
+    hass: HomeAssistant, config_entry: ConfigEntry
+) -> None:
+    data = {k: v for k, v in config_entry.data.items() if k != CONF_BASE_URL}
+    hass.config_entries.async_update_entry(config_entry, data={**data, CONF_REGION: "eu_west_1"})
+    result = await start_flow(hass, config_entry, SOURCE_RECONFIGURE)
+    assert result["data_schema"]({"advanced": {}})[CONF_REGION] == "eu_west_1"
+    schema = {str(key): value for key, value in result["data_schema"].schema.items()}
+    assert schema["advanced"].options == {"collapsed": True}
+
+
+async def test_neither_a_region_nor_a_url_asks_again(
+    hass: HomeAssistant, config_entry: ConfigEntry
+) -> None:
+    result = await start_flow(hass, config_entry, SOURCE_RECONFIGURE)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"advanced": {CONF_BASE_URL: ""}}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "region_required"}
+
+
+async def test_the_form_names_the_redirect_uri_this_instance_sends(
+    hass: HomeAssistant, credentials: None, current_request_with_host: None
+) -> None:
+    """Without My Home Assistant, the browser's own URL; with it, My Home Assistant's."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["description_placeholders"] == {
+        "redirect_url": "https://example.com/auth/external/callback"
+    }
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_REGION: "eu_west_1", "advanced": {}}
+    )
+    sent = URL(result["url"]).query["redirect_uri"]
+    assert sent == "https://example.com/auth/external/callback"
+
+    hass.config.components.add("my")
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["description_placeholders"] == {
+        "redirect_url": "https://my.home-assistant.io/redirect/oauth"
+    }
 
 
 async def test_options_toggle_caller_numbers(

@@ -1,10 +1,11 @@
 """Every failure the user can meet is a clear, translated message."""
 
-from unittest.mock import patch
+from unittest.mock import MagicMock, patch
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import STATE_OFF
 from homeassistant.core import HomeAssistant
+from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
 import pytest
@@ -147,6 +148,23 @@ async def test_the_caller_number_appears_only_when_allowed(
     assert hass.states.get(CALL_STATE).attributes["remote_number"] == "tel:+13175550100"
 
 
-async def test_the_credentials_dialog_names_the_redirect_uri(hass: HomeAssistant) -> None:
+async def test_the_credentials_dialog_names_the_redirect_uri_this_instance_sends(
+    hass: HomeAssistant, current_request: MagicMock
+) -> None:
+    """The dialog is asked over the websocket: no frontend header, but the page's Origin."""
+    websocket = current_request.get.return_value.clone(headers={"Origin": "http://ha.local:8123"})
+    current_request.get.return_value = websocket
+    placeholders = await async_get_description_placeholders(hass)
+    assert placeholders["redirect_url"] == "http://ha.local:8123/auth/external/callback"
+
+    hass.config.components.add("my")
     placeholders = await async_get_description_placeholders(hass)
     assert placeholders["redirect_url"] == "https://my.home-assistant.io/redirect/oauth"
+
+
+async def test_without_a_request_the_dialog_names_the_configured_url(hass: HomeAssistant) -> None:
+    placeholders = await async_get_description_placeholders(hass)
+    assert placeholders["redirect_url"] == "<your Home Assistant URL>/auth/external/callback"
+    await async_process_ha_core_config(hass, {"internal_url": "http://192.168.1.5:8123"})
+    placeholders = await async_get_description_placeholders(hass)
+    assert placeholders["redirect_url"] == "http://192.168.1.5:8123/auth/external/callback"
