@@ -35,8 +35,16 @@ POST    /_emulator/faults/latency                  {seconds}
 POST    /_emulator/faults/heartbeats               {enabled: bool}
 POST    /_emulator/faults/clear
 POST    /_emulator/auto-approve                    {enabled: bool}
+POST    /_emulator/stations/{id}/persistent        {enabled: bool} (webRtcPersistentEnabled)
+POST    /_emulator/streaming/ice-servers           {services: [{type, host, port, transport?,
+                                                   username?, password?}]} (extdisco's answer)
+POST    /_emulator/streaming/drop                  → {count}
+POST    /_emulator/streaming/raw                   {text, userId?} → {count}
+POST    /_emulator/streaming/auto-answer           {userId, enabled: bool}
 GET     /_emulator/audit[?userId=]                 → {entities: [audit records]}
-GET     /_emulator/state                           → users, queues, calls (REST), channels
+GET     /_emulator/calls/{id}/media[?since=]       → what Genesys received of the agent's audio
+GET     /_emulator/state                           → users, queues, calls (REST shapes), channels,
+                                                   streams, softphoneSessions
 ======  =========================================  ============================================
 
 Every request must carry the run's token (``emulator.control.token``, random per run; the demo
@@ -72,6 +80,7 @@ from .state import (
     User,
     utcnow,
 )
+from .streaming.service import ExternalService
 
 if TYPE_CHECKING:
     from .server import Emulator
@@ -311,11 +320,48 @@ class Control:
         """Write any text frame to every socket (of a user); returns how many got it."""
         return await self._emu.hub.send_raw(text, user_id)
 
+    # ------------------------------------------------------------------ softphone
+
+    async def set_station_persistent(self, station_id: str, enabled: bool) -> None:
+        """Turn the station's persistent connection (``webRtcPersistentEnabled``) on or off."""
+        station = self._emu.org.stations.get(station_id)
+        if station is None:
+            raise ApiError("not.found")
+        station.persistent = enabled
+
+    async def set_ice_servers(self, services: list[ExternalService]) -> None:
+        """What extdisco hands out from now on (no STUN: clients go relay-only)."""
+        self._emu.streaming.services = services
+
+    async def drop_streaming(self) -> int:
+        """Cut every streaming (XMPP) socket without a close."""
+        return await self._emu.streaming.drop_connections()
+
+    async def send_raw_stanza(self, text: str, user_id: str | None = None) -> int:
+        """Write any frame to every streaming socket (of a user)."""
+        return await self._emu.streaming.send_raw(text, user_id)
+
+    async def set_auto_answer(self, user_id: str, enabled: bool) -> None:
+        """Whether the user's inbound calls are proposed with ``inin-autoanswer``."""
+        users = self._emu.gateway.auto_answer_users
+        user = self._user(user_id)
+        if enabled:
+            users.add(user.id)
+        else:
+            users.discard(user.id)
+
     # ------------------------------------------------------------------ reading
 
     def audit_log(self, user_id: str | None = None) -> list[AuditRecord]:
         """The API requests (and elsewhere-mutes) made by a user, or by anyone."""
         return [r for r in self._emu.audit if user_id is None or r.user_id == user_id]
+
+    def media_readout(self, conversation_id: str, since: int = 0) -> dict[str, Any]:
+        """The call's WebRTC media as Genesys received it, frame by frame (see ``MediaPeer``)."""
+        peer = self._emu.media_peers.get(conversation_id)
+        if peer is None:
+            raise ApiError("not.found")
+        return peer.readout(since)
 
     def state(self) -> dict[str, Any]:
         """A snapshot for people and tools."""
@@ -341,6 +387,24 @@ class Control:
                 {"id": c.id, "userId": c.user_id, "topics": c.topics, "connected": c.connected}
                 for c in emu.hub.channels.values()
             ],
+            "streams": [
+                {"userId": s.user.id, "resource": s.resource, "channelId": s.channel_id}
+                for s in emu.streaming.sessions.values()
+            ],
+            "softphoneSessions": [
+                {
+                    "sessionId": s.session_id,
+                    "conversationId": s.conversation_id,
+                    "userId": s.user_id,
+                    "proposes": s.proposes,
+                    "proceeds": s.proceeds,
+                    "answers": len(s.answers),
+                    "infos": s.infos,
+                    "retracted": s.retracted,
+                    "terminatedBy": s.terminated_by,
+                }
+                for s in emu.gateway.sessions.values()
+            ],
         }
 
     # ------------------------------------------------------------------ HTTP
@@ -351,6 +415,7 @@ class Control:
             app.router.add_post(f"/_emulator/{path}", self._handler(action))
         app.router.add_get("/_emulator/audit", self._audit)
         app.router.add_get("/_emulator/state", self._state)
+        app.router.add_get("/_emulator/calls/{conversation_id}/media", self._media)
 
     def _refusal(self, request: web.Request) -> web.Response | None:
         """Why this request may not drive the emulator, as a response; None when it may."""
@@ -404,6 +469,13 @@ class Control:
         if (refusal := self._refusal(request)) is not None:
             return refusal
         return web.json_response(self.state())
+
+    async def _media(self, request: web.Request) -> web.Response:
+        try:
+            since = int(request.query.get("since", "0"))
+        except ValueError as err:
+            raise ApiError("bad.request", reason="since must be a frame index") from err
+        return web.json_response(self.media_readout(_call(request), since))
 
 
 @contextmanager
@@ -497,6 +569,17 @@ async def _presence(c: Control, r: web.Request, b: dict[str, Any]) -> None:
         await c.set_presence(_user_id(r), b["systemPresence"])
 
 
+def _external_service(item: dict[str, Any]) -> ExternalService:
+    return ExternalService(
+        type=str(item["type"]),
+        host=str(item["host"]),
+        port=int(item["port"]),
+        transport=str(item.get("transport", "udp")),
+        username=item.get("username"),
+        password=item.get("password"),
+    )
+
+
 async def _counted(count: Awaitable[int]) -> dict[str, int]:
     return {"count": await count}
 
@@ -542,4 +625,13 @@ _ACTIONS: dict[str, Action] = {
     ),
     "faults/clear": lambda c, r, b: c.clear_faults(),
     "auto-approve": lambda c, r, b: c.set_auto_approve(bool(b["enabled"])),
+    "stations/{station_id}/persistent": lambda c, r, b: c.set_station_persistent(
+        r.match_info["station_id"], bool(b["enabled"])
+    ),
+    "streaming/ice-servers": lambda c, r, b: c.set_ice_servers(
+        [_external_service(item) for item in b["services"]]
+    ),
+    "streaming/drop": lambda c, r, b: _counted(c.drop_streaming()),
+    "streaming/raw": lambda c, r, b: _counted(c.send_raw_stanza(b["text"], b.get("userId"))),
+    "streaming/auto-answer": lambda c, r, b: c.set_auto_answer(b["userId"], bool(b["enabled"])),
 }

@@ -23,7 +23,9 @@ upgrade with 404 ``not.found``; the socket_closing body is a ``SystemMessageSyst
 envelope; stopped heartbeats also silence pongs; websocket-level ``subscribe`` messages are not
 emulated (REST subscriptions are); channels outlive the token that created them; sockets are
 closed with code 1001 (going away) when replaced, expired or after socket_closing; DELETE of the
-subscriptions answers 200 with an empty body; successful subscription entries carry only ``id``.
+subscriptions answers 200 with an empty body; successful subscription entries carry only ``id``;
+a channel made with ``?connectionType=streaming`` is reached through the streaming service
+(``streaming/``) only.
 """
 
 import asyncio
@@ -76,6 +78,8 @@ class Channel:
     expires_at: datetime
     last_used: datetime = field(default_factory=utcnow)
     topics: list[str] = field(default_factory=list)
+    # Made with ?connectionType=streaming: its socket is the streaming (XMPP) service's.
+    streaming: bool = False
     socket: web.WebSocketResponse | None = None
     transport: asyncio.Transport | None = None
     expiry: asyncio.TimerHandle | None = None
@@ -250,6 +254,7 @@ class NotificationHub:
             client_id=token.client_id,
             token=token.value,
             expires_at=utcnow(),
+            streaming=request.query.get("connectionType", "").lower() == "streaming",
         )
         self._schedule_expiry(channel)
         self.channels[channel.id] = channel
@@ -352,7 +357,7 @@ class NotificationHub:
     async def connect(self, request: web.Request) -> web.StreamResponse:
         """``GET /channels/{id}``: the channel's websocket."""
         channel = self.channels.get(request.match_info["channel_id"])
-        if channel is None:
+        if channel is None or channel.streaming:
             raise ApiError("not.found")
         socket = web.WebSocketResponse()
         await socket.prepare(request)

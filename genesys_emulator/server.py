@@ -2,14 +2,15 @@
 
 Layout (as the official SDK's gateway configuration expects with ``path_params_login="login"``):
 ``/login/oauth/*`` and ``/authorize`` (login service), ``/api/v2/*`` (platform API),
-``/channels/{id}`` (notification websockets), ``/_emulator/*`` (control surface, see
-`control.py`). Every response carries ``ININ-Correlation-Id``; every ``/api/v2`` response also
-``inin-ratelimit-*``; every ``/api/v2`` request is written to the audit log.
+``/channels/{id}`` (notification websockets), ``/stream/channels/{id}`` (the streaming service),
+``/_emulator/*`` (control surface, see `control.py`). Every response carries
+``ININ-Correlation-Id``; every ``/api/v2`` response also ``inin-ratelimit-*``; every ``/api/v2``
+request is written to the audit log.
 """
 
 import json
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -25,6 +26,11 @@ from .notifications import NotificationHub
 from .presence import Presences
 from .ratelimit import RateLimiter
 from .state import AGENT_PERMISSIONS, AuditRecord, OAuthClient, Org, User, new_id, utcnow
+from .streaming.gateway import SoftphoneGateway
+from .streaming.service import StreamingService
+
+if TYPE_CHECKING:  # aiortc is imported only when a WebRTC call starts
+    from .media_peer import MediaPeer
 
 API_PREFIX = "/api/v2/"
 SHUTDOWN_TIMEOUT = 2.0
@@ -56,12 +62,16 @@ class Emulator:
         self.hub = NotificationHub(config, org)
         self.calls = CallCenter(org, self.hub)
         self.presences = Presences(self.hub)
+        self.streaming = StreamingService(org, self.tokens, self.hub)
+        self.gateway = SoftphoneGateway(org, self.calls, self.streaming)
         self.faults = FaultInjector()
         self.rate_limiter = RateLimiter(config.rate_limit_per_minute)
         self.login = LoginService(config, org, self.tokens)
         self.api = PlatformApi(org, self.tokens, self.calls, self.presences)
         self.audit: list[AuditRecord] = []
         self.control = Control(self)
+        self.media_peers: dict[str, MediaPeer] = {}
+        """The WebRTC media peer of each softphone call, by conversation id."""
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -73,6 +83,7 @@ class Emulator:
         self.login.add_routes(app)
         self.api.add_routes(app)
         self.hub.add_routes(app)
+        self.streaming.add_routes(app)
         if self.config.control_api:
             self.control.add_routes(app)
         return app
@@ -93,6 +104,10 @@ class Emulator:
     async def stop(self) -> None:
         """Close every socket, release hanging requests, stop listening."""
         self.faults.release()
+        while self.media_peers:
+            await self.media_peers.popitem()[1].close()
+        await self.gateway.close()
+        await self.streaming.close()
         await self.hub.close()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -104,6 +119,8 @@ class Emulator:
         The org's configuration (users, stations, OAuth clients) keeps its ids.
         """
         await self.hub.reset(abort=True)
+        await self.streaming.drop_connections()
+        await self.gateway.close()
         self.tokens.reset()
         self.calls.reset()
         self.rate_limiter.reset()

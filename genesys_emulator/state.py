@@ -125,6 +125,8 @@ class Station:
     edge_group_id: str
     line_appearance_id: str
     associated_date: datetime = field(default_factory=utcnow)
+    # webRtcPersistentEnabled: one peer connection carries every call.
+    persistent: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

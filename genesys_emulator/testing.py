@@ -34,6 +34,19 @@ async def running_emulator(config: EmulatorConfig | None = None) -> AsyncIterato
 
 
 @pytest.fixture
+def loopback_webrtc(socket_enabled: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """WebRTC on 127.0.0.1 only for the test (see ``loopback_ice``), as it was afterwards."""
+    import aioice.ice  # noqa: PLC0415 - WebRTC only for the tests that ask for it
+
+    from .loopback_ice import pin_ice_to_loopback  # noqa: PLC0415
+
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", aioice.ice.get_host_addresses)
+    protocol = aioice.ice.StunProtocol
+    monkeypatch.setattr(protocol, "datagram_received", protocol.datagram_received)
+    pin_ice_to_loopback()
+
+
+@pytest.fixture
 async def emulator(socket_enabled: None) -> AsyncIterator[Emulator]:
     """A started emulator (auto-approve on), stopped after the test."""
     async with running_emulator(EmulatorConfig(auto_approve=True, control_api=True)) as emu:

@@ -169,7 +169,7 @@ def station_entity(station: Station) -> dict[str, Any]:
         "type": "inin_webrtc_softphone",
         "lineAppearanceId": station.line_appearance_id,
         "webRtcMediaDscp": 46,
-        "webRtcPersistentEnabled": False,
+        "webRtcPersistentEnabled": station.persistent,
         "webRtcForceTurn": False,
         "webRtcCallAppearances": 1,
         "selfUri": f"/api/v2/stations/{station.id}",

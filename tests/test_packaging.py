@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+import tomllib
 
 import pytest
 import yaml
@@ -69,6 +70,14 @@ def test_manifest_is_valid_for_hacs_and_hassfest() -> None:
     for key in ("codeowners", "documentation", "issue_tracker", "version"):
         assert manifest[key], key
     assert all("==" in requirement for requirement in manifest["requirements"])
+
+
+def test_manifest_requirements_are_the_projects_runtime_dependencies() -> None:
+    manifest = json.loads((INTEGRATION / "manifest.json").read_text())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert manifest["requirements"] == project["project"]["dependencies"]
+    # The dev environment carries the same pins, so tests run what users install.
+    assert set(manifest["requirements"]) <= set(project["dependency-groups"]["softphone"])
 
 
 def test_hacs_json_has_only_known_keys() -> None:

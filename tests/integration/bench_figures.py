@@ -24,6 +24,7 @@ from custom_components.genesys_agent.genesys_cloud import CallConversation, deri
 from custom_components.genesys_agent.genesys_cloud.models import Notification
 from genesys_emulator import Emulator
 
+from ..softphone.bench_media import measured_apart
 from .conftest import MUTE, conversation_frame, emulator_muted, wait_for
 
 ANSWER = "button.jane_agent_answer"
@@ -287,5 +288,5 @@ async def test_benchmarks(
         await step()
     parsing(emulator, live_call)
     memory_added()
-    row("softphone: mute → first silent frame", "not built yet", "one 20 ms frame", None)
+    rows.extend(await asyncio.to_thread(measured_apart))
     print_table()

@@ -160,9 +160,15 @@ class GenesysClient:
         body = await self._request("GET", f"/api/v2/users/{user_id}/routingstatus")
         return parse_routing_status(body)
 
-    async def async_create_channel(self) -> Channel:
-        """A new notifications channel (its websocket URI is the credential)."""
-        return Channel.from_json(await self._request("POST", "/api/v2/notifications/channels"))
+    async def async_create_channel(self, *, streaming: bool = False) -> Channel:
+        """A new notifications channel (its websocket URI is the credential).
+
+        ``streaming``: a channel for the streaming (XMPP) service, as the WebRTC softphone uses.
+        """
+        params = {"connectionType": "streaming"} if streaming else None
+        return Channel.from_json(
+            await self._request("POST", "/api/v2/notifications/channels", params=params)
+        )
 
     async def async_subscribe(self, channel_id: str, topics: list[str]) -> list[str]:
         """Replace the channel's topics; return the ones Genesys accepted."""

@@ -24,6 +24,16 @@ class Environment:
         """The token endpoint (every grant)."""
         return f"{self.login_url}/oauth/token"
 
+    @property
+    def streaming_url(self) -> str:
+        """The streaming (XMPP over websocket) service: ``streaming.`` beside ``api.``.
+
+        A custom base URL (the emulator) serves it itself, over ws or wss as its scheme says.
+        """
+        if self.api_url.startswith("https://api."):
+            return self.api_url.replace("https://api.", "wss://streaming.", 1)
+        return "ws" + self.api_url.removeprefix("http")
+
 
 # The SDK's PureCloudRegionHosts keys and their domains.
 _REGION_DOMAINS = {

@@ -114,3 +114,16 @@ class GenesysCommandNotAllowedError(GenesysError):
             message or reason.value, code=code, status=status, correlation_id=correlation_id
         )
         self.reason = reason
+
+
+class GenesysMediaError(GenesysError):
+    """The softphone's media (its peer connection or an audio device) failed."""
+
+
+class GenesysAudioDeviceError(GenesysMediaError):
+    """An audio device or file named by the user cannot be opened; ``device`` names it."""
+
+    def __init__(self, message: str, *, device: str) -> None:
+        """Keep the device's name, so the user is told which one."""
+        super().__init__(message)
+        self.device = device

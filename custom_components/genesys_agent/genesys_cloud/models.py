@@ -249,6 +249,8 @@ class Agent:
     routing_status: RoutingState | None
     # The org presence definition the agent is in (a secondary presence has its own).
     presence_definition_id: str | None = None
+    # The user's XMPP address on the streaming service (``chat.jabberId``).
+    jabber_id: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_json(cls, value: Json) -> Agent:
@@ -267,6 +269,7 @@ class Agent:
                 )
         presence = data.get("presence")
         routing = data.get("routingStatus")
+        chat = _object(data.get("chat", {}), "chat")
         return cls(
             id=_str(data, "id"),
             name=_optional_str(data, "name"),
@@ -277,6 +280,7 @@ class Agent:
             presence_definition_id=(
                 parse_presence_definition_id(presence) if presence is not None else None
             ),
+            jabber_id=_optional_str(chat, "jabberId"),
         )
 
 

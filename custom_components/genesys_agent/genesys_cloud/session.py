@@ -8,9 +8,9 @@ are sent and confirmed the runner's (``commands.py``).
 import asyncio
 import contextlib
 import logging
-import random
 
 from . import call_commands
+from .backoff import backoff_delay
 from .call_commands import LegCommand, leg_command, presence_command
 from .client import GenesysClient
 from .commands import CommandRunner
@@ -138,10 +138,7 @@ class AgentSession:
                 await asyncio.sleep(self._backoff(failures))
 
     def _backoff(self, failures: int) -> float:
-        """Capped exponential backoff with jitter, so many clients never retry in step."""
-        # The exponent is capped too: 2 ** 1024 overflows a float after days of outage.
-        delay = min(self.backoff_initial * 2 ** min(failures - 1, 64), self.backoff_max)
-        return float(delay * random.uniform(0.8, 1.0))  # noqa: S311 - not cryptographic
+        return backoff_delay(failures, self.backoff_initial, self.backoff_max)
 
     async def _read_until_handover(self) -> bool:
         """Apply frames until a new socket is due (True: on a new channel)."""
