@@ -34,6 +34,7 @@ POST    /_emulator/faults/fail-next                {count, status?, pathPrefix?,
 POST    /_emulator/faults/latency                  {seconds}
 POST    /_emulator/faults/heartbeats               {enabled: bool}
 POST    /_emulator/faults/clear
+POST    /_emulator/topics/withhold                 {topic, missingPermissions?: [str] | null}
 POST    /_emulator/auto-approve                    {enabled: bool}
 POST    /_emulator/stations/{id}/persistent        {enabled: bool} (webRtcPersistentEnabled)
 POST    /_emulator/streaming/ice-servers           {services: [{type, host, port, transport?,
@@ -89,6 +90,7 @@ MUTERS = frozenset({"desktop", "supervisor"})
 TOKEN_HEADER = "X-Emulator-Token"  # noqa: S105 (a header name, not a secret)
 
 Action = Callable[["Control", web.Request, dict[str, Any]], Awaitable[Any]]
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
 class Control:
@@ -316,6 +318,15 @@ class Control:
         """Heartbeats and pongs again."""
         self._emu.hub.heartbeats_enabled = True
 
+    async def withhold_topic(
+        self, topic: str, missing_permissions: list[str] | None = None
+    ) -> None:
+        """Refuse subscriptions to a user topic (``conversations.calls``, …) from now on.
+
+        As if the login lacked ``missing_permissions``; None grants the topic again.
+        """
+        self._emu.hub.withhold_topic(topic, missing_permissions)
+
     async def send_raw_frame(self, text: str, user_id: str | None = None) -> int:
         """Write any text frame to every socket (of a user); returns how many got it."""
         return await self._emu.hub.send_raw(text, user_id)
@@ -412,10 +423,20 @@ class Control:
     def add_routes(self, app: web.Application) -> None:
         """Register ``/_emulator/*``."""
         for path, action in _ACTIONS.items():
-            app.router.add_post(f"/_emulator/{path}", self._handler(action))
-        app.router.add_get("/_emulator/audit", self._audit)
-        app.router.add_get("/_emulator/state", self._state)
-        app.router.add_get("/_emulator/calls/{conversation_id}/media", self._media)
+            app.router.add_post(f"/_emulator/{path}", self._guarded(self._handler(action)))
+        app.router.add_get("/_emulator/audit", self._guarded(self._audit))
+        app.router.add_get("/_emulator/state", self._guarded(self._state))
+        app.router.add_get("/_emulator/calls/{conversation_id}/media", self._guarded(self._media))
+
+    def _guarded(self, handler: Handler) -> Handler:
+        """Every control route, reads too, answers only the run's own tools."""
+
+        async def guard(request: web.Request) -> web.Response:
+            if (refusal := self._refusal(request)) is not None:
+                return refusal
+            return await handler(request)
+
+        return guard
 
     def _refusal(self, request: web.Request) -> web.Response | None:
         """Why this request may not drive the emulator, as a response; None when it may."""
@@ -432,10 +453,8 @@ class Control:
             return _refuse(415, "unsupported.media.type", "the body must be application/json")
         return None
 
-    def _handler(self, action: Action) -> Callable[[web.Request], Awaitable[web.Response]]:
+    def _handler(self, action: Action) -> Handler:
         async def handle(request: web.Request) -> web.Response:
-            if (refusal := self._refusal(request)) is not None:
-                return refusal
             body = await request.json() if request.can_read_body else {}
             if not isinstance(body, dict):
                 raise ApiError("bad.request", reason="the body must be a JSON object")
@@ -448,8 +467,6 @@ class Control:
         return handle
 
     async def _audit(self, request: web.Request) -> web.Response:
-        if (refusal := self._refusal(request)) is not None:
-            return refusal
         records = self.audit_log(request.query.get("userId"))
         entities = [
             {
@@ -466,8 +483,6 @@ class Control:
         return web.json_response({"entities": entities})
 
     async def _state(self, request: web.Request) -> web.Response:
-        if (refusal := self._refusal(request)) is not None:
-            return refusal
         return web.json_response(self.state())
 
     async def _media(self, request: web.Request) -> web.Response:
@@ -634,4 +649,7 @@ _ACTIONS: dict[str, Action] = {
     "streaming/drop": lambda c, r, b: _counted(c.drop_streaming()),
     "streaming/raw": lambda c, r, b: _counted(c.send_raw_stanza(b["text"], b.get("userId"))),
     "streaming/auto-answer": lambda c, r, b: c.set_auto_answer(b["userId"], bool(b["enabled"])),
+    "topics/withhold": lambda c, r, b: c.withhold_topic(
+        str(b["topic"]), b.get("missingPermissions", [])
+    ),
 }

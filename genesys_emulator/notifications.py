@@ -26,6 +26,11 @@ closed with code 1001 (going away) when replaced, expired or after socket_closin
 subscriptions answers 200 with an empty body; successful subscription entries carry only ``id``;
 a channel made with ``?connectionType=streaming`` is reached through the streaming service
 (``streaming/``) only.
+
+Permissions: a topic the OAuth client's scopes or the user's permissions do not cover can be
+withheld (``NotificationHub.withhold_topic``); with ``ignoreErrors=true`` it comes back as
+``{id, state: "Rejected", rejectionReason: "Permission denied", missingPermissions}`` (the
+``ChannelTopic`` model), without it the whole request is a 400 ``notification.invalid.topic``.
 """
 
 import asyncio
@@ -109,7 +114,22 @@ class NotificationHub:
         self._org = org
         self.channels: dict[str, Channel] = {}
         self.heartbeats_enabled = True
+        # User topics (``presence``, ``conversations.calls``, …) refused to every subscriber,
+        # with the permissions they lack.
+        self.withheld_topics: dict[str, list[str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def withhold_topic(self, topic: str, missing_permissions: list[str] | None = None) -> None:
+        """Refuse a user topic from now on, as for a scope or permission the login lacks.
+
+        ``missing_permissions`` None: grant it again.
+        """
+        if topic not in USER_TOPICS:
+            raise ApiError("bad.request", reason=f"not a user topic: {topic}")
+        if missing_permissions is None:
+            self.withheld_topics.pop(topic, None)
+        else:
+            self.withheld_topics[topic] = list(missing_permissions)
 
     def add_routes(self, app: web.Application) -> None:
         """Register the REST routes and the websocket."""
@@ -323,10 +343,14 @@ class NotificationHub:
         rejected: list[dict[str, Any]] = []
         for item in requested:
             expanded, reason = self._expand(request["token"], item["id"])
+            missing = self._missing_permissions(expanded)
+            if reason is None and missing:
+                reason = "Permission denied"
             if reason is None:
                 topics.extend(t for t in expanded if t not in topics)
             elif ignore_errors:
-                rejected.append({"id": item["id"], "state": "Rejected", "rejectionReason": reason})
+                entry = {"id": item["id"], "state": "Rejected", "rejectionReason": reason}
+                rejected.append(entry | ({"missingPermissions": missing} if missing else {}))
             else:
                 raise ApiError("notification.invalid.topic", topic=item["id"])
         if len(topics) > self._config.max_topics_per_channel:
@@ -335,6 +359,14 @@ class NotificationHub:
         # Genesys: a channel lives 24 hours; subscribing again extends it.
         self._schedule_expiry(channel)
         return self._listing(topics, rejected)
+
+    def _missing_permissions(self, topics: list[str]) -> list[str]:
+        """The permissions withheld topics among ``topics`` lack."""
+        missing: list[str] = []
+        for topic in topics:
+            if match := _USER_TOPIC.fullmatch(topic):
+                missing += self.withheld_topics.get(match.group(2), [])
+        return missing
 
     def _expand(self, token: Token, topic: str) -> tuple[list[str], str | None]:
         """A topic's expanded names, or why it is refused."""

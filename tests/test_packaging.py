@@ -141,7 +141,8 @@ def test_every_translation_key_in_the_code_is_written_out() -> None:
     translations = json.loads(text)
     for path in INTEGRATION.glob("*.py"):
         for key in _quoted_after(path.read_text(), "translation_key="):
-            assert key in translations["exceptions"] or key in translations["selector"], (
+            sections = ("exceptions", "selector", "issues")
+            assert any(key in translations.get(section, {}) for section in sections), (
                 f"{path.name}: {key}"
             )
     for platform, entities in translations["entity"].items():

@@ -29,6 +29,12 @@ class ConfigEntryAuth(AbstractAuth):
         return cast(str, self._oauth_session.token[CONF_ACCESS_TOKEN])
 
     @override
+    def access_token_expires_at(self) -> float | None:
+        """Home Assistant's record of when the access token expires."""
+        expires_at = self._oauth_session.token.get("expires_at")
+        return float(expires_at) if isinstance(expires_at, int | float) else None
+
+    @override
     async def async_refresh_access_token(self) -> str:
         """Refresh now: Genesys refused the current token (expired early or revoked)."""
         session = self._oauth_session

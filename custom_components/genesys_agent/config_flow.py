@@ -215,7 +215,8 @@ class GenesysAgentFlowHandler(AbstractOAuth2FlowHandler, domain=DOMAIN):
             self._abort_if_unique_id_mismatch(reason="wrong_account")
             return self.async_update_reload_and_abort(self._get_reconfigure_entry(), data=data)
         self._abort_if_unique_id_configured()
-        return self.async_create_entry(title=agent.name or "Genesys Cloud agent", data=data)
+        # Not the agent's name: Home Assistant's own log lines quote the title.
+        return self.async_create_entry(title="Genesys Cloud agent", data=data)
 
 
 def _environment_fields(data: Mapping[str, Any]) -> dict[str, str]:

@@ -4,9 +4,11 @@ from collections.abc import Awaitable
 from typing import override
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
+    ConfigEntryError,
     ConfigEntryNotReady,
     HomeAssistantError,
     ServiceValidationError,
@@ -18,6 +20,7 @@ from .const import CONVERSATIONS_SCOPE, DOMAIN, LOGGER, PRESENCE_SCOPE, SCOPES_U
 from .genesys_cloud import (
     Agent,
     AgentSession,
+    ChannelTopic,
     CommandRefusal,
     GenesysAuthError,
     GenesysClient,
@@ -28,6 +31,7 @@ from .genesys_cloud import (
     GenesysMuteNotConfirmedError,
     GenesysNoActiveCallError,
     GenesysRateLimitError,
+    GenesysSubscriptionError,
     PresenceDefinition,
     SessionSnapshot,
     WrapupCode,
@@ -52,6 +56,7 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
         super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, always_update=False)
         self.session = AgentSession(client, listener=self._async_handle_snapshot)
         self._was_connected = True
+        self._rejected_topics: tuple[ChannelTopic, ...] = ()
         # Read for the presence and wrap-up selects; empty until read.
         self.presence_definitions: tuple[PresenceDefinition, ...] = ()
         self.wrapup_codes: tuple[WrapupCode, ...] = ()
@@ -65,9 +70,19 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
             self.agent = await self.session.async_start()
         except GenesysAuthError as err:
             raise translated(ConfigEntryAuthFailed, "authentication_failed") from err
+        except GenesysSubscriptionError as err:
+            raise translated(ConfigEntryError, "subscription_refused", error=str(err)) from err
         except GenesysError as err:
             raise translated(ConfigEntryNotReady, "cannot_connect", error=str(err)) from err
         await self.async_load_presence_definitions()
+        # Home Assistant closes its HTTP session on stop without unloading entries: stop first,
+        # so the closing session is not taken for a drop.
+        self.config_entry.async_on_unload(
+            self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._async_on_hass_stop)
+        )
+
+    async def _async_on_hass_stop(self, event: Event) -> None:
+        await self.session.async_stop()
 
     @override
     async def _async_update_data(self) -> SessionSnapshot:
@@ -87,8 +102,41 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
                 LOGGER.info("The Genesys Cloud session is down; reconnecting")
         reconnected = snapshot.connected and not self._was_connected
         self._was_connected = snapshot.connected
+        if snapshot.rejected_topics != self._rejected_topics:
+            self._rejected_topics = snapshot.rejected_topics
+            self._async_report_rejected_topics()
         self.async_set_updated_data(snapshot)
         self._async_follow_reads(snapshot, reconnected)
+
+    @property
+    def _issue_id(self) -> str:
+        return f"topics_rejected_{self.config_entry.entry_id}"
+
+    @callback
+    def _async_report_rejected_topics(self) -> None:
+        """A repair issue and a warning naming what Genesys refused; gone once it is granted."""
+        if not self._rejected_topics:
+            ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
+            return
+        details = "; ".join(
+            f"{topic.id}: {topic.rejection_reason or 'rejected'}"
+            + (
+                f" (missing {', '.join(topic.missing_permissions)})"
+                if topic.missing_permissions
+                else ""
+            )
+            for topic in self._rejected_topics
+        )
+        LOGGER.warning("Genesys Cloud refused notifications the integration needs: %s", details)
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="topics_rejected",
+            translation_placeholders={"details": details},
+        )
 
     async def async_set_mute(self, muted: bool) -> None:
         """Mute or unmute the agent's live call; raise a translated error the user can read."""
@@ -243,6 +291,7 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
         """Close the websocket and stop reconnecting."""
         await super().async_shutdown()
         await self.session.async_stop()
+        ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
 
 
 def translated[E: HomeAssistantError](

@@ -6,10 +6,18 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import GenesysAgentCoordinator
+from .genesys_cloud import CALLS_TOPIC, PRESENCE_TOPIC, ROUTING_STATUS_TOPIC
+
+# The notifications each entity's state comes from; every other entity follows the calls.
+_TOPIC_BY_KEY = {"presence": PRESENCE_TOPIC, "routing_status": ROUTING_STATUS_TOPIC}
 
 
 class GenesysAgentEntity(CoordinatorEntity[GenesysAgentCoordinator]):
-    """An entity of the agent's device, available while the realtime session is up."""
+    """An entity of the agent's device, available while the realtime session is up.
+
+    Also only while Genesys sends the notifications its state comes from: a state nobody pushes
+    could be stale.
+    """
 
     _attr_has_entity_name = True
 
@@ -32,5 +40,7 @@ class GenesysAgentEntity(CoordinatorEntity[GenesysAgentCoordinator]):
 
     @property
     def available(self) -> bool:
-        """Unavailable while the websocket is down: the state could be stale."""
-        return super().available and self.coordinator.data.connected
+        """Unavailable while the websocket is down or its topic refused: the state may be stale."""
+        data = self.coordinator.data
+        topic = _TOPIC_BY_KEY.get(self.entity_description.key, CALLS_TOPIC)
+        return super().available and data.connected and data.permits(topic)

@@ -1,6 +1,7 @@
 """Fixtures for the client: a logged-in client against the emulator, refreshing for real."""
 
 from collections.abc import AsyncGenerator
+import time
 from typing import Any, override
 
 import aiohttp
@@ -25,11 +26,16 @@ class EmulatorAuth(AbstractAuth):
         self._session = session
         self._emulator = emulator
         self.token = token
+        self.expires_at = time.time() + float(token["expires_in"])
         self.refreshes = 0
 
     @override
     async def async_get_access_token(self) -> str:
         return str(self.token["access_token"])
+
+    @override
+    def access_token_expires_at(self) -> float:
+        return self.expires_at
 
     @override
     async def async_refresh_access_token(self) -> str:
@@ -45,6 +51,7 @@ class EmulatorAuth(AbstractAuth):
             if response.status != 200:
                 raise GenesysAuthError("refresh refused")
             self.token = await response.json()
+        self.expires_at = time.time() + float(self.token["expires_in"])
         return str(self.token["access_token"])
 
 

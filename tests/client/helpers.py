@@ -1,9 +1,7 @@
 """Waiting for pushes, reading what the emulator saw, and serving what it cannot."""
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-import time
 
 from aiohttp import web
 
@@ -11,13 +9,7 @@ from custom_components.genesys_agent.genesys_cloud import AgentSession, CallStat
 from genesys_emulator import Emulator
 from genesys_emulator.state import AuditRecord
 
-
-async def until(condition: Callable[[], object], within: float = 5.0) -> None:
-    """Wait in real time for a push to arrive."""
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
+from ..waiting import until
 
 
 def api_patches(emulator: Emulator) -> list[AuditRecord]:

@@ -5,6 +5,7 @@ import pytest
 
 from custom_components.genesys_agent.genesys_cloud import (
     REGIONS,
+    ChannelTopic,
     GenesysAuthError,
     GenesysCallNotConnectedError,
     GenesysClient,
@@ -127,4 +128,4 @@ async def test_a_channel_and_its_subscriptions(client: GenesysClient, emulator: 
     assert channel.connect_uri.endswith(f"/channels/{channel.id}")
     assert channel.expires is not None
     topic = f"v2.users.{emulator.demo_agent.id}.presence"
-    assert await client.async_subscribe(channel.id, [topic]) == [topic]
+    assert await client.async_subscribe(channel.id, [topic]) == [ChannelTopic(topic)]

@@ -102,7 +102,7 @@ async def test_a_revoked_login_stops_the_session(session: AgentSession, emulator
     await until(lambda: session.snapshot.auth_failed)
     assert not session.snapshot.connected
     requests = len(emulator.audit)
-    await asyncio.sleep(20 * session.backoff_initial)
+    await asyncio.sleep(20 * session.pacer.backoff_initial)
     assert len(emulator.audit) == requests  # no more reconnect attempts
 
 
@@ -210,8 +210,10 @@ async def test_an_unexpected_error_is_logged_and_the_session_reconnects(
 
 
 async def test_backoff_grows_to_its_cap_with_jitter(session: AgentSession) -> None:
-    session.backoff_initial, session.backoff_max = 1.0, 300.0
-    assert 0.8 <= session._backoff(1) <= 1.0
-    assert 3.2 <= session._backoff(3) <= 4.0
-    assert 240.0 <= session._backoff(30) <= 300.0
-    assert 240.0 <= session._backoff(10_000) <= 300.0  # days of outage
+    pacer = session.pacer
+    pacer.backoff_initial, pacer.backoff_max = 1.0, 300.0
+    for failures, low, high in ((0, 0.0, 0.25), (1, 0.8, 1.0), (3, 3.2, 4.0), (30, 240, 300)):
+        pacer.failures = failures
+        assert low <= pacer.backoff() <= high
+    pacer.failures = 10_000  # days of outage
+    assert 240.0 <= pacer.backoff() <= 300.0

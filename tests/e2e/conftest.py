@@ -8,15 +8,15 @@ import asyncio
 from collections.abc import AsyncGenerator
 import os
 from pathlib import Path
-import shutil
 import socket
-import subprocess
 
 from playwright.async_api import Browser, Page, async_playwright
 import pytest
 
 from demo.home_assistant import OWNER
 from demo.orchestrator import Demo, DemoSettings
+
+from ..system_tools import ensure_debian_tool
 
 CHROMIUM = "/usr/bin/chromium"
 # As root, without a sandbox; and nothing that reaches for Google's hosts.
@@ -50,17 +50,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's chromium, installed on first use (CI machines start without it)."""
-    if not Path(CHROMIUM).exists():
-        apt_get = shutil.which("apt-get")
-        if os.geteuid() != 0 or apt_get is None:
-            pytest.fail("the browser tests need Debian's chromium: apt-get install chromium")
-        subprocess.run([apt_get, "update", "-qq"], check=True)  # noqa: S603 - fixed arguments
-        subprocess.run(  # noqa: S603 - fixed arguments
-            [apt_get, "install", "-y", "-qq", "chromium"],
-            check=True,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        )
-    return CHROMIUM
+    return ensure_debian_tool(CHROMIUM, "chromium")
 
 
 def free_port() -> int:

@@ -6,6 +6,7 @@ from aiohttp import ClientSession
 
 from genesys_emulator import Emulator
 from genesys_emulator.streaming.service import ExternalService
+from genesys_emulator.testing import control_request
 
 from .test_control_http import _post
 
@@ -41,7 +42,6 @@ async def test_streaming_actions_over_http(
     assert emulator.gateway.auto_answer_users == {user}
     await _post(session, emulator, "streaming/auto-answer", {"userId": user, "enabled": False})
     assert emulator.gateway.auto_answer_users == set()
-    async with session.get(emulator.base_url + "/_emulator/state") as response:
-        state = await response.json()
+    _, state = await control_request(session, emulator, "GET", "state")
     assert state["streams"] == []
     assert state["softphoneSessions"] == []

@@ -32,7 +32,7 @@ async def test_full_flow_creates_an_entry_for_the_logged_in_agent(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     entry = result["result"]
     assert entry.unique_id == emulator.demo_agent.id
-    assert entry.title == emulator.demo_agent.name
+    assert entry.title == "Genesys Cloud agent"  # never the name: HA's log lines quote it
     assert entry.data[CONF_REGION] == CUSTOM_REGION
     assert entry.data[CONF_BASE_URL] == emulator.base_url
     assert entry.data["token"]["refresh_token"]

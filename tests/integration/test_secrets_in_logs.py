@@ -51,6 +51,7 @@ async def test_a_whole_session_at_debug_logs_no_secret(
         "email": emulator.demo_agent.email,
         "name": emulator.demo_agent.name,
         "caller number": CALLER,
+        **{f"channel id {n}": channel for n, channel in enumerate(emulator.hub.channels)},
     }
     assert entry.data["token"]["access_token"] != first_token["access_token"]
     ours = [r for r in caplog.records if not r.name.startswith(NOT_OURS)]

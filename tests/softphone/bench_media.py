@@ -165,73 +165,99 @@ def import_cost() -> tuple[float, float]:
     return float(memory), float(seconds)
 
 
-def _spread(values: list[float]) -> str:
+def _spread(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    return f"median {statistics.median(values):.1f} ms, p95 {p95:.1f} ms, max {ordered[-1]:.1f} ms"
+    return {"median": statistics.median(values), "p95": p95, "max": ordered[-1]}
+
+
+SPREAD = "median {median:.1f} ms, p95 {p95:.1f} ms, max {max:.1f} ms"
 
 
 async def softphone_rows() -> list[dict[str, Any]]:
-    """Every softphone figure as a bench row."""
+    """Every softphone figure of one run, as ``bench_figures.row`` arguments.
+
+    Each row has a ``template`` over its ``values``; ``met`` is None (no target to meet) or
+    whether this run met the target.
+    """
     mutes, unmutes = await mute_cycles()
     cpu, heard = await cpu_per_call()
     memory, seconds = import_cost()
-    below = max(m.frames_to_below for m in mutes)
-    zero = max(m.frames_to_zero for m in mutes)
-    audible = max(frames for frames, _ in unmutes)
     gate = [m.gate_ms for m in mutes]
+    audible = max(frames for frames, _ in unmutes)
+    zero = max(m.frames_to_zero for m in mutes)
 
-    def row(figure: str, value: str, target: str, met: bool | None) -> dict[str, Any]:
-        return {"figure": figure, "value": value, "target": target, "met": met}
+    def row(
+        figure: str, template: str, target: str, met: bool | None, **values: float
+    ) -> dict[str, Any]:
+        return {
+            "figure": figure,
+            "template": template,
+            "target": target,
+            "met": met,
+            "values": values,
+        }
 
     return [
         row(
-            f"softphone: mute → first zeroed frame to the encoder ({len(mutes)} mutes)",
-            _spread(gate),
+            "softphone: mute → first zeroed frame to the encoder",
+            SPREAD,
             "≤ 20 ms (the next frame)",
             max(gate) <= 20,
+            **_spread(gate),
         ),
         row(
             "softphone: far end below -60 dBFS / exact zero, frames after the first zeroed",
-            f"{below} / {zero} frames at worst (frame k carries Opus' look-ahead)",
+            "frame k+{below:.0f} / k+{zero:.0f} at worst (frame k carries Opus' look-ahead)",
             "exact zero by k+2",
             zero <= 2,
+            below=max(m.frames_to_below for m in mutes),
+            zero=zero,
         ),
         row(
             "softphone: mute → far end below -60 dBFS",
-            _spread([m.far_below_ms for m in mutes]),
+            SPREAD,
             "jitter buffer dominated",
             None,
+            **_spread([m.far_below_ms for m in mutes]),
         ),
         row(
             "softphone: mute → far end exact zero",
-            _spread([m.far_zero_ms for m in mutes]),
+            SPREAD,
             "jitter buffer dominated",
             None,
+            **_spread([m.far_zero_ms for m in mutes]),
         ),
         row(
             "softphone: of which encoder → far end's decoded frame (aiortc jitter buffer)",
-            _spread([m.receiver_ms for m in mutes]),
+            SPREAD,
             "≈ 80 ms measured for aiortc's receiver",
             None,
+            **_spread([m.receiver_ms for m in mutes]),
         ),
         row(
             "softphone: unmute → first audible frame at the far end",
-            f"frame +{audible} at worst; {_spread([ms for _, ms in unmutes])}",
+            "frame +{frame:.0f} at worst; " + SPREAD,
             "the first unmuted frame",
             audible == 0,
+            frame=audible,
+            **_spread([ms for _, ms in unmutes]),
         ),
         row(
             "softphone: CPU per active call (this end; far end in another process)",
-            f"{cpu:.1f} % of one core over {CPU_SECONDS:g} s ({heard} frames heard)",
+            "{cpu:.1f} % of one core ({heard:.0f} frames heard)",
             "≈ 9 % measured in issue 12",
             None,
+            cpu=cpu,
+            heard=heard,
         ),
         row(
             "softphone: memory and time of importing aiortc/av (only when enabled)",
-            f"{memory:.0f} MB, {seconds:.2f} s",
+            "{memory:.0f} MB, {seconds:.2f} s",
             "≈ 68 MB, 1 s measured in issue 12",
             None,
+            memory=memory,
+            seconds=seconds,
         ),
     ]
 

@@ -13,6 +13,7 @@ from custom_components.genesys_agent.genesys_cloud.softphone.media import (
 from genesys_emulator import Emulator
 from genesys_emulator.loopback_ice import is_loopback
 from genesys_emulator.media_peer import MediaPeer, agent_muted
+from genesys_emulator.testing import control_request
 
 from .conftest import connect
 from .helpers import AUDIBLE_DBFS, wait_for
@@ -39,10 +40,9 @@ async def softphone_call(emulator: Emulator) -> AsyncIterator[tuple[str, AiortcM
 
 
 async def readout(http: ClientSession, emulator: Emulator, path: str) -> dict[str, Any]:
-    async with http.get(f"{emulator.base_url}/_emulator/{path}") as response:
-        assert response.status == 200, await response.text()
-        body: dict[str, Any] = await response.json()
-    return body
+    status, body = await control_request(http, emulator, "GET", path)
+    assert status == 200, body
+    return dict(body)
 
 
 async def test_a_supervisor_mute_drops_the_agents_audio_and_the_readout_shows_it(
@@ -55,14 +55,12 @@ async def test_a_supervisor_mute_drops_the_agents_audio_and_the_readout_shows_it
     assert heard["iceState"] in {"connected", "completed"}
     assert all(is_loopback(a) for a in heard["selectedPair"].values())
     assert not any(f["dropped"] for f in heard["frames"])
-    async with http.get(f"{emulator.base_url}/_emulator/{media}?since=x") as response:
-        assert response.status == 400
-
-    async with http.post(
-        f"{emulator.base_url}/_emulator/calls/{conversation_id}/mute",
-        json={"muted": True, "by": "supervisor"},
-    ) as response:
-        assert response.status == 200
+    status, _ = await control_request(http, emulator, "GET", f"{media}?since=x")
+    assert status == 400
+    status, _ = await control_request(
+        http, emulator, "POST", f"calls/{conversation_id}/mute", {"muted": True, "by": "supervisor"}
+    )
+    assert status == 200
     muted_from = peer.frames[-1].index + 1
     await wait_for(lambda: peer.frames[-1].index >= muted_from + 10)
     while_muted = (await readout(http, emulator, f"{media}?since={muted_from}"))["frames"]
@@ -82,11 +80,13 @@ async def test_a_supervisor_mute_drops_the_agents_audio_and_the_readout_shows_it
 async def test_the_readout_of_a_call_without_media_is_not_found(
     emulator: Emulator, http: ClientSession
 ) -> None:
-    async with http.get(f"{emulator.base_url}/_emulator/calls/nope/media") as response:
-        assert response.status == 404
+    status, _ = await control_request(http, emulator, "GET", "calls/nope/media")
+    assert status == 404
     conversation_id = await emulator.control.start_inbound_call()  # ringing, no WebRTC media
+    status, _ = await control_request(http, emulator, "GET", f"calls/{conversation_id}/media")
+    assert status == 404
     async with http.get(f"{emulator.base_url}/_emulator/calls/{conversation_id}/media") as response:
-        assert response.status == 404
+        assert response.status == 401  # the readout, too, answers only the run's own tools
 
 
 async def test_stopping_the_emulator_closes_its_media_peers(

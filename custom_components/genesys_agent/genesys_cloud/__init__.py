@@ -21,6 +21,7 @@ from .exceptions import (
     GenesysRateLimitError,
     GenesysResponseError,
     GenesysServerError,
+    GenesysSubscriptionError,
 )
 from .models import (
     Agent,
@@ -28,6 +29,7 @@ from .models import (
     CallDirection,
     CallState,
     Channel,
+    ChannelTopic,
     MuteSource,
     Participant,
     PresenceDefinition,
@@ -36,12 +38,15 @@ from .models import (
     Station,
     WrapupCode,
 )
-from .session import AgentSession
+from .session import CALLS_TOPIC, PRESENCE_TOPIC, ROUTING_STATUS_TOPIC, AgentSession
 from .state import AgentState, CallEvent, CallEventType, derive_agent_state, diff_call_events
 from .tracker import SessionSnapshot
 
 __all__ = [
+    "CALLS_TOPIC",
+    "PRESENCE_TOPIC",
     "REGIONS",
+    "ROUTING_STATUS_TOPIC",
     "AbstractAuth",
     "Agent",
     "AgentSession",
@@ -52,6 +57,7 @@ __all__ = [
     "CallEventType",
     "CallState",
     "Channel",
+    "ChannelTopic",
     "CommandRefusal",
     "Environment",
     "GenesysAuthError",
@@ -68,6 +74,7 @@ __all__ = [
     "GenesysRateLimitError",
     "GenesysResponseError",
     "GenesysServerError",
+    "GenesysSubscriptionError",
     "MuteSource",
     "Participant",
     "PresenceDefinition",

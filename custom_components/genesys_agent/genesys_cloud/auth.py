@@ -17,3 +17,11 @@ class AbstractAuth(ABC):
     @abstractmethod
     async def async_refresh_access_token(self) -> str:
         """Refresh now and return the new token: Genesys refused the current one (401)."""
+
+    def access_token_expires_at(self) -> float | None:
+        """When the current access token expires (Unix time); None when unknown.
+
+        Knowing it, the session refreshes the token shortly before, so a revoked login is
+        noticed within the token's lifetime rather than at the next request.
+        """
+        return None

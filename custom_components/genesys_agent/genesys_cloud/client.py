@@ -7,7 +7,7 @@ import logging
 import math
 from typing import Any, cast
 
-from aiohttp import ClientError, ClientResponse, ClientSession
+from aiohttp import ClientError, ClientResponse, ClientResponseError, ClientSession, InvalidURL
 
 from .auth import AbstractAuth
 from .environments import Environment
@@ -23,11 +23,13 @@ from .exceptions import (
     GenesysRateLimitError,
     GenesysResponseError,
     GenesysServerError,
+    GenesysSubscriptionError,
 )
 from .models import (
     Agent,
     CallConversation,
     Channel,
+    ChannelTopic,
     Json,
     PresenceDefinition,
     PresenceState,
@@ -64,7 +66,8 @@ _STATUS_ERRORS: Mapping[int, type[GenesysError]] = {
 class GenesysClient:
     """Typed calls on one environment's API, with a token from ``auth``.
 
-    A 401 refreshes the token once and retries once; every request has a timeout.
+    A 401 refreshes the token once and retries once; requests refused together share one
+    refresh (a refresh token may be single-use). Every request has a timeout.
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class GenesysClient:
         self.environment = environment
         self._auth = auth
         self.request_timeout = request_timeout
+        self._refresh: asyncio.Task[str] | None = None
 
     async def _request(
         self,
@@ -88,24 +92,52 @@ class GenesysClient:
         *,
         params: Mapping[str, str] | None = None,
         body: Json = None,
+        shown_path: str | None = None,
     ) -> Json:
         """Send a request; return its parsed JSON body (None when empty).
 
         A 401 means Genesys refused the token before its time: refresh once, retry once.
+        ``shown_path`` stands for ``path`` in error messages when the path holds a credential.
         """
         url = f"{self.environment.api_url}{path}"
+        request = (method, url, shown_path or path, params, body)
         token = await self._auth.async_get_access_token()
         try:
-            return await self._send(method, url, token, params, body)
+            return await self._send(token, *request)
         except GenesysAuthError:
-            token = await self._auth.async_refresh_access_token()
-            return await self._send(method, url, token, params, body)
+            token = await self.async_refresh_token(refused=token)
+            return await self._send(token, *request)
+
+    async def async_refresh_token(self, *, refused: str | None = None) -> str:
+        """Refresh the access token once for everyone asking at the same time; the new token.
+
+        ``refused``: the token Genesys refused; if another request has replaced it meanwhile,
+        that replacement is used and nothing is refreshed.
+        """
+        if refused is not None and self._refresh is None:
+            current = await self._auth.async_get_access_token()
+            if current != refused:
+                return current
+        if self._refresh is None:
+            self._refresh = asyncio.create_task(self._auth.async_refresh_access_token())
+        refresh = self._refresh
+        try:
+            # Shielded: one caller given up (cancelled) does not cancel the others' refresh.
+            return await asyncio.shield(refresh)
+        finally:
+            if self._refresh is refresh and refresh.done():
+                self._refresh = None
+
+    def access_token_expires_at(self) -> float | None:
+        """When the current access token expires (Unix time), if the auth knows."""
+        return self._auth.access_token_expires_at()
 
     async def _send(
         self,
+        token: str,
         method: str,
         url: str,
-        token: str,
+        shown_path: str,
         params: Mapping[str, str] | None,
         body: Json,
     ) -> Json:
@@ -122,9 +154,13 @@ class GenesysClient:
             ):
                 return await _read(response)
         except TimeoutError as err:
-            raise GenesysConnectionError(f"{method} {url} timed out") from err
+            raise GenesysConnectionError(f"{method} {shown_path} timed out") from err
         except ClientError as err:
-            raise GenesysConnectionError(f"{method} {url} failed: {err}") from err
+            # These name the URL, which may hold a credential; the others name only the host.
+            named = isinstance(err, ClientResponseError | InvalidURL)
+            detail = type(err).__name__ if named else str(err) or type(err).__name__
+            error = GenesysConnectionError(f"{method} {shown_path} failed: {detail}")
+            raise error from None if named else err
 
     async def async_get_me(self) -> Agent:
         """The logged-in user with their station, presence and routing status."""
@@ -170,23 +206,31 @@ class GenesysClient:
             await self._request("POST", "/api/v2/notifications/channels", params=params)
         )
 
-    async def async_subscribe(self, channel_id: str, topics: list[str]) -> list[str]:
-        """Replace the channel's topics; return the ones Genesys accepted."""
-        body = await self._request(
-            "PUT",
-            f"/api/v2/notifications/channels/{channel_id}/subscriptions",
-            body=[{"id": topic} for topic in topics],
-        )
+    async def async_subscribe(self, channel_id: str, topics: list[str]) -> list[ChannelTopic]:
+        """Replace the channel's topics; Genesys' answer, with each refused topic marked.
+
+        ``ignoreErrors``: a topic the login may not see is marked rejected rather than failing
+        the whole request; a 400 then means the request itself is refused.
+        """
+        try:
+            body = await self._request(
+                "PUT",
+                f"/api/v2/notifications/channels/{channel_id}/subscriptions",
+                params={"ignoreErrors": "true"},
+                body=[{"id": topic} for topic in topics],
+                # The channel id opens its websocket: a credential, kept out of messages.
+                shown_path="/api/v2/notifications/channels/{id}/subscriptions",
+            )
+        except GenesysError as err:
+            if err.status != 400:
+                raise
+            raise GenesysSubscriptionError(
+                str(err), code=err.code, status=err.status, correlation_id=err.correlation_id
+            ) from err
         entities = body.get("entities", []) if isinstance(body, dict) else None
         if not isinstance(entities, list):
             raise GenesysResponseError("the subscription listing has no entities")
-        return [
-            entity["id"]
-            for entity in entities
-            if isinstance(entity, dict)
-            and isinstance(entity.get("id"), str)
-            and entity.get("state", "Permitted") == "Permitted"
-        ]
+        return [ChannelTopic.from_json(entity) for entity in entities]
 
     # ------------------------------------------------------------------ call control
 

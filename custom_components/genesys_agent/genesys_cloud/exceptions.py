@@ -65,6 +65,10 @@ class GenesysResponseError(GenesysError):
     """Genesys answered with something this client cannot read."""
 
 
+class GenesysSubscriptionError(GenesysError):
+    """400 on the notifications subscription as a whole: retrying the same request is futile."""
+
+
 class GenesysNoActiveCallError(GenesysError):
     """There is no connected call to mute."""
 

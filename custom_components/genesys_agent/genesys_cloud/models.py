@@ -327,6 +327,31 @@ class Channel:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelTopic:
+    """One topic of a channel's subscriptions, as Genesys answered the subscription."""
+
+    id: str
+    # Genesys refused it (``state: "Rejected"``): the login lacks a scope or a permission.
+    rejected: bool = False
+    rejection_reason: str | None = None
+    missing_permissions: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, value: Json) -> ChannelTopic:
+        """Parse one ``ChannelTopic`` of a subscription listing (no ``state``: permitted)."""
+        data = _object(value, "channel topic")
+        missing = data.get("missingPermissions", [])
+        if not isinstance(missing, list) or not all(isinstance(p, str) for p in missing):
+            raise GenesysResponseError("missingPermissions is not a list of strings")
+        return cls(
+            id=_str(data, "id"),
+            rejected=(_optional_str(data, "state") or "Permitted") == "Rejected",
+            rejection_reason=_optional_str(data, "rejectionReason"),
+            missing_permissions=tuple(missing),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Notification:
     """One websocket message: its topic and body."""
 

@@ -14,7 +14,7 @@ from aiohttp.client_exceptions import WSServerHandshakeError
 
 from .client import GenesysClient
 from .exceptions import GenesysConnectionError
-from .models import Channel
+from .models import Channel, ChannelTopic
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -37,6 +37,8 @@ class NotificationStream:
         self._channel: Channel | None = None
         self._renew_at = 0.0
         self._socket: ClientWebSocketResponse | None = None
+        # The topics Genesys refused on the current channel (a scope or permission missing).
+        self.rejected_topics: tuple[ChannelTopic, ...] = ()
 
     @property
     def is_open(self) -> bool:
@@ -103,7 +105,8 @@ class NotificationStream:
 
     async def _create_channel(self) -> None:
         channel = await self._client.async_create_channel()
-        await self._client.async_subscribe(channel.id, self._topics)
+        answer = await self._client.async_subscribe(channel.id, self._topics)
+        self.rejected_topics = tuple(topic for topic in answer if topic.rejected)
         lifetime = (
             (channel.expires - datetime.now(UTC)).total_seconds() if channel.expires else 86400
         )

@@ -7,19 +7,35 @@ are sent and confirmed the runner's (``commands.py``).
 
 import asyncio
 import contextlib
+from dataclasses import replace
 import logging
+import time
 
 from . import call_commands
-from .backoff import backoff_delay
 from .call_commands import LegCommand, leg_command, presence_command
 from .client import GenesysClient
 from .commands import CommandRunner
-from .exceptions import GenesysAuthError, GenesysError, GenesysForbiddenError
-from .models import Agent, PresenceDefinition, WrapupCode
+from .exceptions import (
+    GenesysAuthError,
+    GenesysError,
+    GenesysForbiddenError,
+    GenesysSubscriptionError,
+)
+from .models import Agent, ChannelTopic, PresenceDefinition, WrapupCode
 from .notifications import NotificationStream
+from .reconnect import ReconnectPacer
 from .tracker import SessionSnapshot, SnapshotListener, StateTracker
 
 _LOGGER = logging.getLogger(__package__)
+
+# The agent's topics the session subscribes to, after ``v2.users.{id}.``.
+CALLS_TOPIC = "conversations.calls"
+PRESENCE_TOPIC = "presence"
+ROUTING_STATUS_TOPIC = "routingStatus"
+TOPICS = (CALLS_TOPIC, PRESENCE_TOPIC, ROUTING_STATUS_TOPIC)
+
+# The access token is refreshed this long before it expires (or halfway, for short lifetimes).
+TOKEN_REFRESH_MARGIN = 60.0
 
 
 class AgentSession:
@@ -34,18 +50,19 @@ class AgentSession:
         backoff_initial: float = 1.0,
         backoff_max: float = 300.0,
         mute_confirm_timeout: float = 5.0,
+        token_refresh_floor: float = 10.0,
     ) -> None:
         """Prepare the session; ``async_start`` connects it."""
         self.client = client
         self.heartbeat_timeout = heartbeat_timeout
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
+        # However a skewed clock reads the token's expiry, refreshes stay this far apart.
+        self.token_refresh_floor = token_refresh_floor
+        self.pacer = ReconnectPacer(backoff_initial=backoff_initial, backoff_max=backoff_max)
         self.tracker = StateTracker(listener)
         self.commands = CommandRunner(client, self.tracker, confirm_timeout=mute_confirm_timeout)
         self._stream: NotificationStream | None = None
         self._task: asyncio.Task[None] | None = None
-        # Whether the current socket has spoken: only then a drop resets the backoff.
-        self._heard_since_connect = False
+        self._token_keeper: asyncio.Task[None] | None = None
         # Read on first use, forgotten on every (re)connect: they may have changed meanwhile.
         self._presence_definitions: tuple[PresenceDefinition, ...] | None = None
         self._wrapup_codes: dict[str, tuple[WrapupCode, ...]] = {}
@@ -62,10 +79,8 @@ class AgentSession:
         """
         agent = await self.client.async_get_me()
         self.tracker.set_agent(agent)
-        prefix = f"v2.users.{agent.id}"
         stream = NotificationStream(
-            self.client,
-            [f"{prefix}.conversations.calls", f"{prefix}.presence", f"{prefix}.routingStatus"],
+            self.client, [f"{self.tracker.topic_prefix}{topic}" for topic in TOPICS]
         )
         self._stream = stream
         try:
@@ -74,15 +89,19 @@ class AgentSession:
             await stream.async_close()
             raise
         self._task = asyncio.create_task(self._run(), name=f"{__package__} session")
+        self._token_keeper = asyncio.create_task(
+            self._keep_token_fresh(), name=f"{__package__} token refresh"
+        )
         return agent
 
     async def async_stop(self) -> None:
-        """Stop reconnecting and close the websocket."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop reconnecting and refreshing, and close the websocket."""
+        for task in (self._token_keeper, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._token_keeper = None
         if self._stream is not None:
             await self._stream.async_close()
 
@@ -91,10 +110,15 @@ class AgentSession:
     async def _connect(self, *, fresh_channel: bool = False) -> None:
         """A socket first, then the REST resync, so nothing falls between the two."""
         assert self._stream is not None
-        self._heard_since_connect = False
         self._presence_definitions = None
         self._wrapup_codes.clear()
         await self._stream.async_open(fresh_channel=fresh_channel)
+        rejected = tuple(
+            replace(topic, id=topic.id.removeprefix(self.tracker.topic_prefix))
+            for topic in self._stream.rejected_topics
+        )
+        if rejected != self.snapshot.rejected_topics:
+            self.tracker.publish(rejected_topics=rejected)
         await self._resync()
 
     async def _resync(self) -> None:
@@ -112,33 +136,89 @@ class AgentSession:
             self.tracker.apply_resync(calls, agent)
 
     async def _run(self) -> None:
-        """Read the socket; reconnect with capped, jittered exponential backoff when it fails."""
+        """Read the socket; reconnect when it fails, paced by the attempts that failed."""
         assert self._stream is not None
-        failures = 0
         while True:
             try:
-                if not self._stream.is_open:
-                    await self._connect()
                 fresh_channel = await self._read_until_handover()
-                # Socket closing or channel renewal: the new socket is up before the old closes.
-                await self._connect(fresh_channel=fresh_channel)
-            except GenesysAuthError:
-                _LOGGER.debug("Genesys refused the login; the session stops")
-                await self._stream.async_close()
-                self.tracker.publish(connected=False, auth_failed=True)
-                return
             except Exception as err:  # the loop must outlive anything; it reconnects
-                if isinstance(err, GenesysError):
-                    _LOGGER.debug("The session's connection failed: %s", type(err).__name__)
-                else:
-                    _LOGGER.exception("Unexpected error in the Genesys Cloud session")
+                self._log_failure(err)
                 await self._stream.async_close()
                 self.tracker.publish(connected=False)
-                failures = 1 if self._heard_since_connect else failures + 1
-                await asyncio.sleep(self._backoff(failures))
+                fresh_channel = False
+            # A new socket: after a drop, or (socket closing, channel renewal) taking over
+            # before the old one closes.
+            if not await self._reconnect(fresh_channel=fresh_channel):
+                return
 
-    def _backoff(self, failures: int) -> float:
-        return backoff_delay(failures, self.backoff_initial, self.backoff_max)
+    async def _reconnect(self, *, fresh_channel: bool) -> bool:
+        """Connect and resync until it works (True), or Genesys refuses for good (False)."""
+        assert self._stream is not None
+        while True:
+            await self.pacer.wait_for_turn()
+            try:
+                await self._connect(fresh_channel=fresh_channel)
+            except GenesysAuthError:
+                await self._stop_for_login()
+                return False
+            except GenesysSubscriptionError as err:
+                # The same request would be refused again: stop, and say why on every topic.
+                refused = ChannelTopic("", rejected=True, rejection_reason=str(err))
+                await self._stop(
+                    rejected_topics=tuple(replace(refused, id=topic) for topic in TOPICS)
+                )
+                return False
+            except Exception as err:  # the loop must outlive anything; it retries
+                self._log_failure(err)
+                await self._stream.async_close()
+                self.tracker.publish(connected=False)
+                self.pacer.failed()
+                fresh_channel = False
+            else:
+                self.pacer.succeeded()
+                return True
+
+    async def _stop_for_login(self) -> None:
+        """Genesys refused the login for good: stop, and say a new login is needed."""
+        _LOGGER.debug("Genesys refused the login; the session stops")
+        await self._stop(auth_failed=True)
+
+    async def _stop(self, **why: object) -> None:
+        """Stop reconnecting and refreshing, close, and publish why (snapshot fields)."""
+        assert self._stream is not None
+        for task in (self._task, self._token_keeper):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+        await self._stream.async_close()
+        self.tracker.publish(connected=False, **why)
+
+    async def _keep_token_fresh(self) -> None:
+        """Refresh the access token before it expires, so a revoked login is noticed in time.
+
+        Without this, a socket that stays up makes no request, and a revoked refresh token
+        would only show at the next press.
+        """
+        while (expires_at := self.client.access_token_expires_at()) is not None:
+            left = expires_at - time.time()
+            await asyncio.sleep(
+                max(left - TOKEN_REFRESH_MARGIN, left / 2, self.token_refresh_floor)
+            )
+            if self.client.access_token_expires_at() != expires_at:
+                continue  # refreshed meanwhile, after a 401
+            try:
+                await self.client.async_refresh_token()
+            except GenesysAuthError:
+                await self._stop_for_login()
+                return
+            except GenesysError as err:
+                _LOGGER.debug("The token refresh failed: %s", type(err).__name__)
+
+    @staticmethod
+    def _log_failure(err: Exception) -> None:
+        if isinstance(err, GenesysError):
+            _LOGGER.debug("The session's connection failed: %s", type(err).__name__)
+        else:
+            _LOGGER.exception("Unexpected error in the Genesys Cloud session")
 
     async def _read_until_handover(self) -> bool:
         """Apply frames until a new socket is due (True: on a new channel)."""
@@ -147,7 +227,6 @@ class AgentSession:
             text = await self._stream.async_receive(self.heartbeat_timeout)
             if text is None:
                 return True
-            self._heard_since_connect = True
             if self.tracker.handle_frame(text):
                 return False
 

@@ -22,6 +22,7 @@ from .exceptions import GenesysResponseError
 from .models import (
     Agent,
     CallConversation,
+    ChannelTopic,
     MuteSource,
     Notification,
     Participant,
@@ -56,6 +57,13 @@ class SessionSnapshot:
     auth_failed: bool = False
     # Who made the last mute change of the current call (None: no change seen yet).
     last_mute_source: MuteSource | None = None
+    # The agent's topics Genesys refused (ids after ``v2.users.{id}.``); every other is permitted.
+    rejected_topics: tuple[ChannelTopic, ...] = ()
+
+    def permits(self, topic: str) -> bool:
+        """Whether Genesys sends the agent's ``topic`` (``presence``, ``conversations.calls``…)."""
+        return all(rejected.id != topic for rejected in self.rejected_topics)
+
     # The org presence definition the agent is in (``presence`` is its system presence).
     presence_definition_id: str | None = None
 

@@ -144,7 +144,7 @@ async def test_reconnects_with_the_same_resource_after_a_drop(
 async def test_a_connection_transfer_reconnects_at_once(
     transport: StreamingTransport, emulator: Emulator
 ) -> None:
-    transport.backoff_initial = 60.0  # a reconnect after a failure would wait a minute
+    transport.pacer.backoff_initial = 60.0  # a reconnect after a failure would wait a minute
     await transport.async_start()
     first = only_session(emulator)
     transfer = '<query xmlns="urn:xmpp:cxfr"><domain>x</domain><server>y</server></query>'

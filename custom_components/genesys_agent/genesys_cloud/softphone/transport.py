@@ -33,9 +33,9 @@ from aiohttp import ClientError, ClientWebSocketResponse, ClientWSTimeout, WSMsg
 from aiohttp.client_exceptions import WSServerHandshakeError
 
 from ..auth import AbstractAuth
-from ..backoff import backoff_delay
 from ..client import GenesysClient
 from ..exceptions import GenesysAuthError, GenesysConnectionError, GenesysError
+from ..reconnect import ReconnectPacer
 from .models import IceServer
 from .stanza import StanzaError, build, child, local_name, namespace_of, parse_frame, serialize
 
@@ -135,8 +135,7 @@ class StreamingTransport:
         self.iq_timeout = iq_timeout
         self.ping_interval = ping_interval
         self.ice_refresh_interval = ice_refresh_interval
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
+        self.pacer = ReconnectPacer(backoff_initial=backoff_initial, backoff_max=backoff_max)
         self.bare_jid = ""
         self.jid = ""
         self.ice_servers: list[IceServer] = []
@@ -147,7 +146,6 @@ class StreamingTransport:
         self._pending: dict[str, asyncio.Future[Element]] = {}
         self._task: asyncio.Task[None] | None = None
         self._ice_refreshed_at = -float("inf")
-        self._heard = False
         self._replies: set[asyncio.Task[None]] = set()
 
     @property
@@ -177,14 +175,15 @@ class StreamingTransport:
         await self._close_socket(send_close=True)
 
     async def _run(self) -> None:
-        failures = 0
         while True:
+            connecting = not self.connected
             try:
-                if not self.connected:
+                if connecting:
                     await self._connect()
+                    self.pacer.succeeded()
+                    connecting = False
                 await self._serve()
-                failures = 0  # a connection transfer: reconnect at once
-                continue
+                continue  # a connection transfer: reconnect at once
             except GenesysAuthError:
                 _LOGGER.debug("The streaming service refused the login; the softphone stops")
                 self.auth_failed = True
@@ -195,15 +194,15 @@ class StreamingTransport:
                     _LOGGER.debug("The streaming connection failed: %s", err)
                 else:
                     _LOGGER.exception("Unexpected error in the streaming connection")
+                if connecting:
+                    self.pacer.failed()  # only failed attempts escalate; a drop starts afresh
             await self._close_socket(send_close=False)
-            failures = 1 if self._heard else failures + 1
-            await asyncio.sleep(backoff_delay(failures, self.backoff_initial, self.backoff_max))
+            await self.pacer.wait_for_turn()
 
     # ------------------------------------------------------------------ connecting
 
     async def _connect(self) -> None:
         """Channel, websocket, SASL, bind; refreshes the token once if SASL refuses it."""
-        self._heard = False
         self._ice_refreshed_at = -float("inf")
         for refreshed in (False, True):
             if self._channel_id is None or self._channel_uses >= CHANNEL_REUSES:
@@ -321,8 +320,6 @@ class StreamingTransport:
         message = await socket.receive()
         if message.type is not WSMsgType.TEXT:
             raise GenesysConnectionError(f"the streaming websocket ended ({message.type.name})")
-        # Only a bound stream that spoke resets the backoff; a handshake that fails does not.
-        self._heard = self._heard or bool(self.jid)
         try:
             return parse_frame(str(message.data))
         except StanzaError as err:
