@@ -9,22 +9,17 @@ from contextlib import AsyncExitStack
 import time
 from typing import Any
 
-import aiohttp
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from custom_components.genesys_agent.genesys_cloud import (
     AgentSession,
     CallState,
-    GenesysClient,
     GenesysCommandNotAllowedError,
-    custom_environment,
 )
-from genesys_emulator import EmulatorConfig
-from genesys_emulator.testing import login_with_pkce, running_emulator
 
 from ..audit import call_control_requests, user_leg
-from .conftest import EmulatorAuth
+from .helpers import emulator_and_client
 
 # What each command needs the call to be in, and what Genesys shows after it.
 ALLOWED = {
@@ -49,12 +44,7 @@ class CallControlMachine(RuleBasedStateMachine):
 
     async def _start(self) -> None:
         self.stack = AsyncExitStack()
-        self.emulator = await self.stack.enter_async_context(
-            running_emulator(EmulatorConfig(auto_approve=True))
-        )
-        http = await self.stack.enter_async_context(aiohttp.ClientSession())
-        auth = EmulatorAuth(http, self.emulator, await login_with_pkce(http, self.emulator))
-        client = GenesysClient(http, custom_environment(self.emulator.base_url), auth)
+        self.emulator, client = await emulator_and_client(self.stack)
         self.session = AgentSession(client, listener=lambda snapshot: None)
         await self.session.async_start()
         self.stack.push_async_callback(self.session.async_stop)
