@@ -26,11 +26,13 @@ POST    /_emulator/users/{id}/routing-status       {status}
 POST    /_emulator/websockets/drop                 → {count}
 POST    /_emulator/websockets/socket-closing       → {count}
 POST    /_emulator/websockets/raw                  {text, userId?} → {count}
+POST    /_emulator/websockets/burst                {texts, userId?} → {count}
 POST    /_emulator/channels/expire                 → {count}
 POST    /_emulator/tokens/expire
 POST    /_emulator/tokens/revoke                   {userId?} → {count}
 POST    /_emulator/restart
 POST    /_emulator/faults/fail-next                {count, status?, pathPrefix?, retryAfter?}
+POST    /_emulator/faults/fail-after-applying      {count, status?, pathPrefix?}
 POST    /_emulator/faults/latency                  {seconds}
 POST    /_emulator/faults/heartbeats               {enabled: bool}
 POST    /_emulator/faults/clear
@@ -301,6 +303,16 @@ class Control:
         with _invalid_is_bad_request():
             self._emu.faults.fail_next(count, status, path_prefix, retry_after)
 
+    async def fail_after_applying(
+        self, count: int, *, status: int | str = 503, path_prefix: str = "/api/v2"
+    ) -> None:
+        """The next ``count`` requests under ``path_prefix`` are applied, then their answer fails.
+
+        ``status``: as for ``fail_next``; "timeout" applies the request and never answers.
+        """
+        with _invalid_is_bad_request():
+            self._emu.faults.fail_next(count, status, path_prefix, 0, after_applying=True)
+
     async def set_latency(self, seconds: float) -> None:
         """Delay every HTTP answer (the control surface excepted)."""
         self._emu.faults.latency = seconds
@@ -330,6 +342,10 @@ class Control:
     async def send_raw_frame(self, text: str, user_id: str | None = None) -> int:
         """Write any text frame to every socket (of a user); returns how many got it."""
         return await self._emu.hub.send_raw(text, user_id)
+
+    async def send_raw_burst(self, texts: list[str], user_id: str | None = None) -> int:
+        """Write text frames back to back, as a flood arrives; returns how many sockets got them."""
+        return await self._emu.hub.send_burst(texts, user_id)
 
     # ------------------------------------------------------------------ softphone
 
@@ -624,6 +640,9 @@ _ACTIONS: dict[str, Action] = {
     "websockets/drop": lambda c, r, b: _counted(c.drop_websockets()),
     "websockets/socket-closing": lambda c, r, b: _counted(c.send_socket_closing()),
     "websockets/raw": lambda c, r, b: _counted(c.send_raw_frame(b["text"], b.get("userId"))),
+    "websockets/burst": lambda c, r, b: _counted(
+        c.send_raw_burst([str(text) for text in b["texts"]], b.get("userId"))
+    ),
     "channels/expire": lambda c, r, b: _counted(c.expire_channels()),
     "tokens/expire": lambda c, r, b: c.expire_access_tokens(),
     "tokens/revoke": lambda c, r, b: _counted(c.revoke_tokens(b.get("userId"))),
@@ -633,6 +652,11 @@ _ACTIONS: dict[str, Action] = {
         status=b.get("status", 503),
         path_prefix=b.get("pathPrefix", "/api/v2"),
         retry_after=int(b.get("retryAfter", 1)),
+    ),
+    "faults/fail-after-applying": lambda c, r, b: c.fail_after_applying(
+        int(b["count"]),
+        status=b.get("status", 503),
+        path_prefix=b.get("pathPrefix", "/api/v2"),
     ),
     "faults/latency": lambda c, r, b: c.set_latency(float(b["seconds"])),
     "faults/heartbeats": lambda c, r, b: (

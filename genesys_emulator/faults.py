@@ -1,5 +1,8 @@
 """Fault injection: failing or hanging requests, added latency.
 
+A failure either comes instead of the request (nothing is applied), or after it: the request is
+applied, then its answer is lost (a 503 after the change took, or no answer at all).
+
 Applies to every HTTP path except the control surface ``/_emulator``; websocket faults (silence,
 raw frames, drops) live with the notification hub.
 """
@@ -24,6 +27,8 @@ class PendingFailure:
     status: int | str
     path_prefix: str
     retry_after: int
+    # The request is applied first; only its answer fails.
+    after_applying: bool = False
 
 
 class FaultInjector:
@@ -35,13 +40,25 @@ class FaultInjector:
         self.latency = 0.0
         self._released = asyncio.Event()
 
-    def fail_next(self, count: int, status: int | str, path_prefix: str, retry_after: int) -> None:
+    def fail_next(
+        self,
+        count: int,
+        status: int | str,
+        path_prefix: str,
+        retry_after: int,
+        *,
+        after_applying: bool = False,
+    ) -> None:
         """Queue ``count`` failures (status 429, 500, 503, 504 or ``"timeout"``)."""
         if status != TIMEOUT and status not in CODE_FOR_STATUS:
             raise ValueError(f"cannot inject status {status!r}")
         self.failures.append(
             PendingFailure(
-                count=count, status=status, path_prefix=path_prefix, retry_after=retry_after
+                count=count,
+                status=status,
+                path_prefix=path_prefix,
+                retry_after=retry_after,
+                after_applying=after_applying,
             )
         )
 
@@ -73,6 +90,8 @@ class FaultInjector:
         failure = self._take(request.path)
         if failure is None:
             return await handler(request)
+        if failure.after_applying:
+            await handler(request)
         if failure.status == TIMEOUT:
             # Hold the request open without answering; only the emulator's stop ends it.
             await self._released.wait()

@@ -227,6 +227,14 @@ class NotificationHub:
         await asyncio.gather(*(self._send(s, text) for s in sockets))
         return len(sockets)
 
+    async def send_burst(self, texts: list[str], user_id: str | None = None) -> int:
+        """Write text frames back to back to every socket (of one user), as a flood arrives."""
+        sockets = self._sockets(user_id)
+        for socket in sockets:
+            for text in texts:
+                await self._send(socket, text)
+        return len(sockets)
+
     async def send_socket_closing(self) -> int:
         """Warn every socket of maintenance; close those still open after the grace period."""
         connected = [c for c in self.channels.values() if c.connected]

@@ -25,7 +25,7 @@ ON_CALL_STATES = frozenset({CallState.CONNECTED, CallState.ON_HOLD, CallState.DI
 class GenesysBinarySensorDescription(BinarySensorEntityDescription):
     """How a binary sensor reads the session snapshot."""
 
-    is_on_fn: Callable[[SessionSnapshot], bool | None]
+    is_on_fn: Callable[[SessionSnapshot], bool]
     # Whether this integration made the last change, or the desktop or a supervisor did.
     reports_mute_source: bool = False
 
@@ -61,8 +61,8 @@ class GenesysBinarySensor(GenesysAgentEntity, BinarySensorEntity):
 
     @property
     @override
-    def is_on(self) -> bool | None:
-        """The current value; unknown when there is no call."""
+    def is_on(self) -> bool:
+        """The current value: off, never unknown, when there is no call."""
         return self.entity_description.is_on_fn(self.coordinator.data)
 
     @property

@@ -1,5 +1,8 @@
 """The base entity: one service device per agent."""
 
+from typing import override
+
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -37,6 +40,7 @@ class GenesysAgentEntity(CoordinatorEntity[GenesysAgentCoordinator]):
             model="Genesys Cloud agent",
             entry_type=DeviceEntryType.SERVICE,
         )
+        self._last_written: tuple[object, ...] | None = None
 
     @property
     def available(self) -> bool:
@@ -44,3 +48,12 @@ class GenesysAgentEntity(CoordinatorEntity[GenesysAgentCoordinator]):
         data = self.coordinator.data
         topic = _TOPIC_BY_KEY.get(self.entity_description.key, CALLS_TOPIC)
         return super().available and data.connected and data.permits(topic)
+
+    @callback
+    @override
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when what this entity shows changed: floods of events stay cheap."""
+        shown = (self.available, self.state, self.extra_state_attributes)
+        if shown != self._last_written:
+            self._last_written = shown
+            self.async_write_ha_state()

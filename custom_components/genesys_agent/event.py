@@ -35,12 +35,15 @@ class CallEventEntity(GenesysAgentEntity, EventEntity):
     @callback
     @override
     def _handle_coordinator_update(self) -> None:
-        """Fire what changed since the previous snapshot."""
+        """Fire what changed since the previous snapshot, each event written on its own."""
         state = self.coordinator.data.agent_state
-        for event in diff_call_events(self._last_state, state):
+        events = diff_call_events(self._last_state, state)
+        self._last_state = state
+        for event in events:
             self._trigger_event(
                 event.type.value,
                 {"conversation_id": event.conversation_id},
             )
-        self._last_state = state
-        super()._handle_coordinator_update()
+            super()._handle_coordinator_update()
+        if not events:
+            super()._handle_coordinator_update()  # availability may have changed

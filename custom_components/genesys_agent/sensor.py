@@ -39,8 +39,16 @@ def call_attributes(coordinator: GenesysAgentCoordinator) -> Mapping[str, Any]:
         "connected_since": state.connected_since.isoformat() if state.connected_since else None,
     }
     if coordinator.config_entry.options.get(CONF_SHOW_CALLER_NUMBER, False):
-        attributes["remote_number"] = state.remote_address
+        attributes["remote_number"] = phone_number(state.remote_address)
     return attributes
+
+
+def phone_number(address: str | None) -> str | None:
+    """The number a person reads: Genesys' ``tel:+1…`` URI without its scheme."""
+    if address is None:
+        return None
+    scheme, colon, rest = address.partition(":")
+    return rest if colon and scheme.lower() == "tel" else address
 
 
 SENSORS: tuple[GenesysSensorDescription, ...] = (

@@ -33,7 +33,7 @@ async def test_start_reads_the_agent_and_connects(
     assert snapshot.agent is not None
     assert snapshot.agent.id == emulator.demo_agent.id
     assert snapshot.agent_state.call_state is CallState.IDLE
-    assert snapshot.agent_state.muted is None
+    assert snapshot.agent_state.muted is False
     assert snapshot.presence is PresenceState.AVAILABLE
     assert snapshot.routing_status is RoutingState.OFF_QUEUE
     assert snapshot.conversations == {}
@@ -262,12 +262,12 @@ async def test_only_the_latest_ended_legs_are_remembered(
     session: AgentSession, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Memory stays flat over a day of calls: old ended legs are forgotten."""
-    monkeypatch.setattr("custom_components.genesys_agent.genesys_cloud.tracker.ENDED_LEGS_KEPT", 2)
+    monkeypatch.setattr("custom_components.genesys_agent.genesys_cloud.tracker.LEGS_REMEMBERED", 2)
     for _ in range(4):
         conversation_id = await connected_call(emulator, session)
         await emulator.control.agent_disconnect(conversation_id)
         await until(lambda: session.snapshot.agent_state.call_state is CallState.WRAP_UP)
         await emulator.control.complete_wrapup(conversation_id)
         await until(lambda: session.snapshot.agent_state.call_state is CallState.IDLE)
-    assert len(session.tracker._ended_legs) == 2
+    assert len(session.tracker._leg_stages) == 2
     assert session.snapshot.conversations == {}

@@ -68,7 +68,7 @@ async def test_a_thousand_calls_with_drops_leak_nothing(
             f"\nsoak: {CYCLES} calls, {CYCLES // DROP_EVERY} socket drops in {elapsed:.1f} s; "
             f"RSS {baseline_mb:.1f} MB after 100 calls -> {final_mb:.1f} MB after {CYCLES}; "
             f"asyncio tasks {baseline_tasks} -> {final_tasks}; open websockets {len(sockets)}; "
-            f"ended legs remembered {len(session.tracker._ended_legs)}"
+            f"legs remembered {len(session.tracker._leg_stages)}"
         )
         assert final_tasks == baseline_tasks
         assert len(sockets) == 1

@@ -15,6 +15,7 @@ from custom_components.genesys_agent.genesys_cloud import (
     derive_agent_state,
     diff_call_events,
 )
+from custom_components.genesys_agent.genesys_cloud.state import MUTABLE_STATES
 
 AGENT = "agent-user"
 
@@ -153,10 +154,11 @@ def test_the_derived_state_is_the_agents_own_leg_in_any_order(
     }
     if state.call_state is CallState.IDLE:
         assert state.participant_id is None
-        assert state.muted is None
+        assert state.muted is False
     else:
         leg = own_legs[state.participant_id]  # type: ignore[index]
-        assert (state.muted, state.held) == (leg.muted, leg.held)
+        assert state.muted == (leg.muted and state.call_state in MUTABLE_STATES)
+        assert state.held == (state.call_state is CallState.ON_HOLD)
     talking = any(leg.state == "connected" and not leg.held for leg in own_legs.values())
     assert (state.call_state is CallState.CONNECTED) == talking
     shuffled = data.draw(st.permutations(conversations))

@@ -25,10 +25,15 @@ from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers.event import async_track_state_change_event
 import pytest
 
-from custom_components.genesys_agent.genesys_cloud import CallConversation, derive_agent_state
+from custom_components.genesys_agent.genesys_cloud import (
+    CallConversation,
+    PresenceState,
+    derive_agent_state,
+)
 from custom_components.genesys_agent.genesys_cloud.models import Notification
 from genesys_emulator import Emulator
 
+from ..flood import StallMonitor, ended_call_frames, per_event_costs
 from ..softphone.bench_media import measured_apart
 from .conftest import MUTE, conversation_frame, emulator_muted, wait_for
 
@@ -251,6 +256,42 @@ async def rapid_presses(hass: HomeAssistant, emulator: Emulator, conversation_id
     )
 
 
+async def flood(hass: HomeAssistant, emulator: Emulator, entry: ConfigEntry) -> None:
+    """10 000 ended calls in bursts over the socket, then 20 000 straight through the session."""
+    session = entry.runtime_data.session
+    user = emulator.demo_agent.id
+    frames = ended_call_frames(user, 10_000)
+    monitor = StallMonitor()
+    with monitor.watching():
+        for start in range(0, len(frames), 250):
+            await emulator.control.send_raw_burst(frames[start : start + 250])
+            await asyncio.sleep(0.01)
+        # A presence change after the flood shows once every frame before it was handled.
+        await emulator.control.set_presence(user, "Meal")
+        while session.snapshot.presence is not PresenceState.MEAL:  # noqa: ASYNC110 - the figure's end
+            await asyncio.sleep(0.01)
+    await emulator.control.set_presence(user, "Available")
+    row(
+        "10 000-event flood: longest event-loop stall (its CPU time)",
+        "{stall:.1f} ms",
+        "≤ 50 ms",
+        lambda v: v["stall"] <= 50,
+        stall=monitor.longest * 1000,
+    )
+    more = ended_call_frames(user, 20_000)
+    started = time.perf_counter()
+    costs = per_event_costs(session.tracker.handle_frame, more)
+    row(
+        "events through the session, Home Assistant listening (frame → state → entities)",
+        "{rate:,.0f} events/s; µs per event, first / last fifth {first:.0f} / {last:.0f}",
+        "≥ 20 000 events/s, flat",
+        lambda v: v["rate"] >= 20_000 and v["last"] <= 1.5 * v["first"],
+        rate=len(more) / (time.perf_counter() - started),
+        first=costs[0] * 1e6,
+        last=costs[-1] * 1e6,
+    )
+
+
 async def idle_cost(entry: ConfigEntry, seconds: float = 65.0) -> None:
     """CPU of this process (Home Assistant and the emulator both) over an idle window."""
     started_cpu, started = time.process_time(), time.perf_counter()
@@ -358,6 +399,7 @@ async def test_benchmarks(
         lambda: event_to_state(hass, emulator, live_call),
         lambda: rapid_presses(hass, emulator, live_call),
         lambda: reconnect(hass, emulator, integration),
+        lambda: flood(hass, emulator, integration),
         lambda: idle_cost(integration),
         softphone_network,
         lambda: answer_to_server(hass, emulator, live_call),

@@ -145,7 +145,8 @@ async def test_the_caller_number_appears_only_when_allowed(
     conversation_id = await emulator.control.start_inbound_call(ani="tel:+13175550100")
     await emulator.control.answer(conversation_id)
     await wait_for(hass, lambda: state_of(hass, CALL_STATE) == "connected")
-    assert hass.states.get(CALL_STATE).attributes["remote_number"] == "tel:+13175550100"
+    # The number a person reads, without the tel: scheme.
+    assert hass.states.get(CALL_STATE).attributes["remote_number"] == "+13175550100"
 
 
 async def test_the_credentials_dialog_names_the_redirect_uri_this_instance_sends(

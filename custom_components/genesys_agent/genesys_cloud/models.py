@@ -66,7 +66,7 @@ class RoutingState(StrEnum):
 
 
 def _object(value: Json, what: str) -> Mapping[str, Json]:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):  # dict first: JSON's, fast
         raise GenesysResponseError(f"{what} is not a JSON object")
     return value
 
@@ -202,15 +202,21 @@ class CallConversation:
     participants: tuple[Participant, ...]
 
     @classmethod
-    def from_json(cls, value: Json) -> CallConversation:
-        """Parse ``CallConversation`` (REST) or ``ConversationCallEventTopicCallConversation``."""
+    def from_json(cls, value: Json, *, own_user_id: str | None = None) -> CallConversation:
+        """Parse ``CallConversation`` (REST) or ``ConversationCallEventTopicCallConversation``.
+
+        With ``own_user_id``, only that user's legs are parsed strictly: another party's leg
+        with an unreadable field is left out, so it cannot discard the user's own change.
+        """
         data = _object(value, "conversation")
         participants = data.get("participants", [])
         if not isinstance(participants, list):
             raise GenesysResponseError("participants is not a list")
         return cls(
             id=_str(data, "id"),
-            participants=tuple(Participant.from_json(p) for p in participants),
+            participants=tuple(
+                leg for raw in participants if (leg := _participant(raw, own_user_id)) is not None
+            ),
         )
 
     def user_participant(self, user_id: str) -> Participant | None:
@@ -226,6 +232,22 @@ class CallConversation:
 
 
 _EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+
+
+def _participant(raw: Json, own_user_id: str | None) -> Participant | None:
+    """A leg; None for another party's unreadable leg when only ``own_user_id``'s are strict."""
+    try:
+        return Participant.from_json(raw)
+    except GenesysResponseError:
+        if own_user_id is None or _raw_user_id(raw) == own_user_id:
+            raise
+        return None
+
+
+def _raw_user_id(raw: Json) -> object:
+    """Whose leg an unreadable participant claims to be, if that much can be read."""
+    user = raw.get("user") if isinstance(raw, Mapping) else None
+    return user.get("id") if isinstance(user, Mapping) else None
 
 
 @dataclass(frozen=True, slots=True)

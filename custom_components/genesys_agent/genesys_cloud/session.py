@@ -14,7 +14,7 @@ import time
 from . import call_commands
 from .call_commands import LegCommand, leg_command, presence_command
 from .client import GenesysClient
-from .commands import CommandRunner
+from .commands import MUTE, CommandRunner
 from .exceptions import (
     GenesysAuthError,
     GenesysError,
@@ -49,7 +49,7 @@ class AgentSession:
         heartbeat_timeout: float = 75.0,
         backoff_initial: float = 1.0,
         backoff_max: float = 300.0,
-        mute_confirm_timeout: float = 5.0,
+        mute_confirm_timeout: float = 1.0,
         token_refresh_floor: float = 10.0,
     ) -> None:
         """Prepare the session; ``async_start`` connects it."""
@@ -229,6 +229,8 @@ class AgentSession:
                 return True
             if self.tracker.handle_frame(text):
                 return False
+            # Buffered frames are read without waiting: a flood must not hold the event loop.
+            await asyncio.sleep(0)
 
     # ------------------------------------------------------------------ commands
 
@@ -239,7 +241,7 @@ class AgentSession:
         only the last of them is sent. A press superseded by a later one returns without error
         once the one in flight is done.
         """
-        await self._run_on_leg("mute", call_commands.mute(self.client, muted))
+        await self._run_on_leg(MUTE, call_commands.mute(self.client, muted))
 
     async def async_answer(self) -> None:
         """Answer the ringing call."""

@@ -7,16 +7,35 @@ from enum import StrEnum
 
 from .models import CallConversation, CallDirection, CallState, Participant
 
-# Which leg wins when the agent has several calls: talking beats holding beats ringing...
+# Which call the entities follow when the agent has several, first beats later: the call being
+# talked on, then one being dialled (a consult placed while the customer waits on hold), then one
+# ringing (it must show and fire "ringing" although another call is held), then a held one, then
+# the wrap-up of an ended one. Among equals, the newest.
 _PRIORITY = (
     CallState.CONNECTED,
-    CallState.ON_HOLD,
-    CallState.RINGING,
     CallState.DIALING,
+    CallState.RINGING,
+    CallState.ON_HOLD,
     CallState.WRAP_UP,
 )
 # States in which muting the agent's leg means something to the other party.
 MUTABLE_STATES = frozenset({CallState.CONNECTED, CallState.ON_HOLD, CallState.DIALING})
+# How far through its life a leg is: a leg only moves forward. States this client does not know
+# (Genesys has parked, converting, scheduled, none, ...) have no stage: they move it neither way.
+SETTING_UP_STAGE = 0  # alerting, offering, contacting, dialing
+CONNECTED_STAGE = 1
+DISCONNECTED_STAGE = 2  # awaiting wrap-up
+OVER_STAGE = 3  # disconnected with nothing owed: from here on the call is over for the agent
+TERMINATED_STAGE = 4
+_STAGES = {
+    "alerting": SETTING_UP_STAGE,
+    "offering": SETTING_UP_STAGE,
+    "contacting": SETTING_UP_STAGE,
+    "dialing": SETTING_UP_STAGE,
+    "connected": CONNECTED_STAGE,
+    "disconnected": DISCONNECTED_STAGE,
+    "terminated": TERMINATED_STAGE,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +45,9 @@ class AgentState:
     call_state: CallState = CallState.IDLE
     conversation_id: str | None = None
     participant_id: str | None = None
-    muted: bool | None = None
+    # The followed leg's server-side mute while it is connected, held or dialing; otherwise (no
+    # call, ringing, ended, wrap-up) not muted.
+    muted: bool = False
     held: bool = False
     direction: CallDirection | None = None
     queue_name: str | None = None
@@ -39,6 +60,14 @@ class AgentState:
         return self.participant_id is not None and self.call_state in MUTABLE_STATES
 
 
+def leg_stage(leg: Participant) -> int | None:
+    """How far the leg is through its life (see _STAGES); None for a state not known here."""
+    stage = _STAGES.get(leg.state or "")
+    if stage == DISCONNECTED_STAGE and not leg.awaits_wrapup:
+        return OVER_STAGE
+    return stage
+
+
 def leg_call_state(leg: Participant) -> CallState | None:
     """The call state one of the agent's legs stands for (None: it no longer matters)."""
     match leg.state:
@@ -48,32 +77,54 @@ def leg_call_state(leg: Participant) -> CallState | None:
             return CallState.RINGING
         case "dialing" | "contacting":
             return CallState.DIALING
-        case "disconnected" if leg.awaits_wrapup:
-            return CallState.WRAP_UP
-    return None
+        case "parked":
+            return CallState.ON_HOLD
+        case "disconnected":
+            return CallState.WRAP_UP if leg.awaits_wrapup else None
+        case "terminated":
+            return None
+    # A state this client does not know does not end the call: it goes on as far as it got.
+    if leg.connected_time is not None:
+        return CallState.ON_HOLD if leg.held else CallState.CONNECTED
+    return CallState.DIALING if leg.direction is CallDirection.OUTBOUND else CallState.RINGING
+
+
+def follow_rank(leg: Participant) -> tuple[int, float] | None:
+    """How strongly the entities follow this leg's call (lower first); None: not at all."""
+    state = leg_call_state(leg)
+    if state is None:
+        return None
+    started = leg.connected_time or leg.start_time
+    return _PRIORITY.index(state), -started.timestamp() if started else 0.0
 
 
 def derive_agent_state(user_id: str, conversations: Iterable[CallConversation]) -> AgentState:
     """The agent's state from the latest snapshots: their most relevant leg, newest first."""
-    candidates: list[tuple[int, float, CallConversation, Participant, CallState]] = []
+    best: tuple[tuple[int, float], CallConversation, Participant] | None = None
     for conversation in conversations:
         leg = conversation.user_participant(user_id)
-        if leg is None or (state := leg_call_state(leg)) is None:
+        if leg is None or (rank := follow_rank(leg)) is None:
             continue
-        started = leg.connected_time or leg.start_time
-        newest_first = -started.timestamp() if started else 0.0
-        candidates.append((_PRIORITY.index(state), newest_first, conversation, leg, state))
-    if not candidates:
+        if best is None or rank < best[0]:
+            best = rank, conversation, leg
+    if best is None:
         return AgentState()
-    # Highest priority first; among equals the newest.
-    _, _, conversation, leg, state = min(candidates, key=lambda c: (c[0], c[1]))
+    _, conversation, leg = best
+    return followed_state(conversation, leg)
+
+
+def followed_state(conversation: CallConversation, leg: Participant) -> AgentState:
+    """The agent's state when the entities follow ``leg`` of ``conversation``."""
+    state = leg_call_state(leg)
+    if state is None:
+        return AgentState()
     remote = conversation.remote_participant()
     return AgentState(
         call_state=state,
         conversation_id=conversation.id,
         participant_id=leg.id,
-        muted=leg.muted,
-        held=leg.held,
+        muted=leg.muted and state in MUTABLE_STATES,
+        held=state is CallState.ON_HOLD,
         direction=leg.direction,
         queue_name=leg.queue_name,
         remote_address=(remote.ani or remote.address) if remote else None,
@@ -115,7 +166,7 @@ def diff_call_events(old: AgentState, new: AgentState) -> list[CallEvent]:
         events.append(CallEvent(CallEventType.RINGING, new.conversation_id))
     if new.call_state in _TALKING and not (same_call and old.call_state in _TALKING):
         events.append(CallEvent(CallEventType.ANSWERED, new.conversation_id))
-    if same_call and new.call_state in _LIVE and old.muted is not None and new.muted is not None:
+    if same_call and new.call_state in _LIVE:
         if new.muted and not old.muted:
             events.append(CallEvent(CallEventType.MUTED, new.conversation_id))
         elif old.muted and not new.muted:

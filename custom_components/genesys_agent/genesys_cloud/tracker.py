@@ -5,8 +5,20 @@ conversation event is a whole snapshot. After every (re)connect the session re-r
 calls, presence and routing status through REST, with the new socket already open; events that
 arrive while any REST read is in flight are held back and applied after it, in order. Every change
 made before the REST read began produced an event on the open socket, so replaying the held events
-ends in the newest state. On top of that, an agent's leg only moves forward through its life
-(live, then ended awaiting wrap-up, then over): a snapshot that would move it back is refused.
+ends in the newest state.
+
+The rules on top (each has a test):
+
+* An event may only move the agent's leg forward through its life: ringing or dialing, then
+  connected, then disconnected (awaiting wrap-up, then done), then terminated. A snapshot that
+  would move it back is stale and ignored; held and muted changes are not moves. States this
+  client does not know (``parked``, ``converting``, ...) move the leg neither way.
+* A REST read is the truth: it replaces whatever earlier events claimed, even a leg an event had
+  marked as ended.
+* Only what the agent's state needs is kept: their calls that are not over (at most
+  ``CALLS_KEPT``, the least followed dropped first) and the stage of the last ``LEGS_REMEMBERED``
+  legs, so the cost of an event does not grow with the day's history.
+* A snapshot identical to the one kept changes nothing and is not published.
 """
 
 import asyncio
@@ -22,6 +34,7 @@ from .exceptions import GenesysResponseError
 from .models import (
     Agent,
     CallConversation,
+    CallState,
     ChannelTopic,
     MuteSource,
     Notification,
@@ -32,12 +45,22 @@ from .models import (
     parse_presence_definition_id,
     parse_routing_status,
 )
-from .state import AgentState, derive_agent_state
+from .state import (
+    CONNECTED_STAGE,
+    DISCONNECTED_STAGE,
+    OVER_STAGE,
+    SETTING_UP_STAGE,
+    AgentState,
+    follow_rank,
+    followed_state,
+    leg_stage,
+)
 
 _LOGGER = logging.getLogger(__package__)
 
-# How many ended legs are remembered to refuse stale snapshots.
-ENDED_LEGS_KEPT = 256
+# How many legs' stages are remembered to refuse stale snapshots, and how many calls are kept.
+LEGS_REMEMBERED = 256
+CALLS_KEPT = 16
 SOCKET_CLOSING_TOPIC = "v2.system.socket_closing"
 _NO_CONVERSATIONS: Mapping[str, CallConversation] = MappingProxyType({})
 
@@ -57,6 +80,9 @@ class SessionSnapshot:
     auth_failed: bool = False
     # Who made the last mute change of the current call (None: no change seen yet).
     last_mute_source: MuteSource | None = None
+    # Kinds of command ("mute", ...) sent but not confirmed by an event within about a second:
+    # Genesys is being asked (read back) or has not answered yet.
+    pending_commands: frozenset[str] = frozenset()
     # The agent's topics Genesys refused (ids after ``v2.users.{id}.``); every other is permitted.
     rejected_topics: tuple[ChannelTopic, ...] = ()
 
@@ -84,13 +110,6 @@ type SnapshotListener = Callable[[SessionSnapshot], None]
 type SnapshotPredicate = Callable[[SessionSnapshot], bool]
 
 
-def _leg_stage(leg: Participant) -> int:
-    """How far a leg is through its life: live (0), ended awaiting wrap-up (1), over (2)."""
-    if not leg.is_terminal:
-        return 0
-    return 1 if leg.awaits_wrapup else 2
-
-
 class StateTracker:
     """Applies frames and REST reads in order; publishes every change to one listener."""
 
@@ -101,8 +120,12 @@ class StateTracker:
         self.user_id = ""
         self._rest_reads = 0
         self._held_back: list[Notification] = []
-        # Legs that ended, and how far (see _leg_stage), oldest first.
-        self._ended_legs: OrderedDict[str, int] = OrderedDict()
+        # How far each leg seen lately got (see state.leg_stage), least recently seen first.
+        self._leg_stages: OrderedDict[str, int] = OrderedDict()
+        # For each call kept: how strongly the entities follow it (lower first), and the agent's
+        # leg of it.
+        self._ranks: dict[str, tuple[int, float]] = {}
+        self._legs: dict[str, Participant] = {}
         self._changed = asyncio.Event()
         # Conditions someone waits for, each with the event set once a published state met it,
         # however briefly: someone else may change the state again right after.
@@ -159,11 +182,16 @@ class StateTracker:
 
     def apply_resync(self, calls: list[CallConversation], agent: Agent) -> None:
         """Replace everything known with what REST says now; nothing stale survives."""
-        conversations = {
-            conversation.id: conversation for conversation in calls if self._admit(conversation)
-        }
-        self.publish(
-            conversations=MappingProxyType(conversations),
+        self._ranks.clear()
+        self._legs.clear()
+        conversations: dict[str, CallConversation] = {}
+        for conversation in calls:
+            leg = conversation.user_participant(self.user_id)
+            if leg is not None and self._admit(conversation.id, leg, truth=True):
+                conversations[conversation.id] = conversation
+                self._follow(conversation.id, leg)
+        self._publish_conversations(
+            conversations,
             agent=agent,
             presence=agent.presence,
             presence_definition_id=agent.presence_definition_id,
@@ -172,13 +200,18 @@ class StateTracker:
             auth_failed=False,
         )
 
+    def apply_conversation(self, conversation: CallConversation) -> None:
+        """Apply one conversation read through REST: the truth, whatever events said before."""
+        self._store(conversation, truth=True)
+
     # ------------------------------------------------------------------ frames
 
     def handle_frame(self, text: str) -> bool:
         """Apply one frame (or hold it back); True when Genesys announces the socket's closing."""
         try:
             notification = Notification.from_json(json.loads(text))
-        except (ValueError, GenesysResponseError):
+        except (ValueError, RecursionError, GenesysResponseError):
+            # RecursionError: JSON nested deeper than the parser goes is malformed too.
             _LOGGER.debug("Ignored a malformed frame of %d characters", len(text))
             return False
         if notification.topic == SOCKET_CLOSING_TOPIC:
@@ -193,62 +226,121 @@ class StateTracker:
 
     def _apply(self, notification: Notification) -> None:
         topic = notification.topic.removeprefix(self.topic_prefix)
+        snapshot = self._snapshot
         try:
             match topic:
                 case "conversations.calls":
-                    self.apply_conversation(CallConversation.from_json(notification.body))
-                case "presence":
-                    self.publish(
-                        presence=parse_presence(notification.body),
-                        presence_definition_id=parse_presence_definition_id(notification.body),
+                    conversation = CallConversation.from_json(
+                        notification.body, own_user_id=self.user_id
                     )
+                    self._store(conversation, truth=False)
+                case "presence":
+                    presence = parse_presence(notification.body)
+                    definition_id = parse_presence_definition_id(notification.body)
+                    if (presence, definition_id) != (
+                        snapshot.presence,
+                        snapshot.presence_definition_id,
+                    ):
+                        self.publish(presence=presence, presence_definition_id=definition_id)
                 case "routingStatus":
-                    self.publish(routing_status=parse_routing_status(notification.body))
+                    routing_status = parse_routing_status(notification.body)
+                    if routing_status != snapshot.routing_status:
+                        self.publish(routing_status=routing_status)
         except GenesysResponseError as err:
             _LOGGER.debug("Ignored an unreadable %s event: %s", topic, err)
 
-    def _admit(self, conversation: CallConversation) -> bool | None:
-        """Whether to keep a snapshot (True) or drop its conversation as over (False).
+    # ------------------------------------------------------------------ conversations
 
-        None: not the agent's, or older than what is known. Remembers how far ended legs got,
-        so that no older snapshot moves them back.
+    def _admit(self, conversation_id: str, leg: Participant, *, truth: bool) -> bool | None:
+        """Whether to keep a snapshot of the agent's ``leg`` (True) or drop it as over (False).
+
+        None: (for an event) a move back of the leg. Remembers how far the leg got; a REST
+        read (``truth``) overrides what was remembered.
         """
+        stage = leg_stage(leg)
+        if not truth:
+            known = self._known_stage(conversation_id, leg.id)
+            if known is not None:
+                if stage is None and known >= DISCONNECTED_STAGE:
+                    return None  # an unknown state does not revive an ended leg
+                if stage is not None and stage < known:
+                    return None
+        if stage is None and truth:
+            stage = CONNECTED_STAGE if leg.connected_time else SETTING_UP_STAGE
+        if stage is not None:
+            self._leg_stages[leg.id] = stage
+            self._leg_stages.move_to_end(leg.id)
+            if len(self._leg_stages) > LEGS_REMEMBERED:
+                self._leg_stages.popitem(last=False)
+        return stage is None or stage < OVER_STAGE
+
+    def _known_stage(self, conversation_id: str, leg_id: str) -> int | None:
+        """How far the leg got: by memory, or by the conversation kept (memory is bounded)."""
+        known = self._leg_stages.get(leg_id)
+        kept_leg = self._legs.get(conversation_id)
+        kept_stage = leg_stage(kept_leg) if kept_leg is not None and kept_leg.id == leg_id else None
+        if known is None or kept_stage is None:
+            return kept_stage if known is None else known
+        return max(known, kept_stage)
+
+    def _store(self, conversation: CallConversation, *, truth: bool) -> None:
+        kept = self._snapshot.conversations
+        if not truth and kept.get(conversation.id) == conversation:
+            return  # the same snapshot again: nothing changed
         leg = conversation.user_participant(self.user_id)
         if leg is None:
-            return None
-        stage = _leg_stage(leg)
-        if stage < self._ended_legs.get(leg.id, 0):
-            return None
-        if stage:
-            self._ended_legs[leg.id] = stage
-            while len(self._ended_legs) > ENDED_LEGS_KEPT:
-                self._ended_legs.popitem(last=False)
-        return stage < 2
-
-    def apply_conversation(self, conversation: CallConversation) -> None:
-        """Apply one conversation snapshot, from an event or a REST read."""
-        keep = self._admit(conversation)
-        if keep is None:
+            return  # not the agent's
+        keep = self._admit(conversation.id, leg, truth=truth)
+        if keep is None or (not keep and conversation.id not in kept):
             return
-        conversations = dict(self._snapshot.conversations)
+        conversations = dict(kept)
         if keep:
             conversations[conversation.id] = conversation
+            self._follow(conversation.id, leg)
         else:
-            conversations.pop(conversation.id, None)
-        self.publish(conversations=MappingProxyType(conversations))
+            del conversations[conversation.id], self._ranks[conversation.id]
+            del self._legs[conversation.id]
+        self._publish_conversations(conversations)
+
+    def _follow(self, conversation_id: str, leg: Participant) -> None:
+        """Remember how strongly the entities would follow a kept call, and the agent's leg."""
+        self._ranks[conversation_id] = follow_rank(leg) or (len(CallState), 0.0)
+        self._legs[conversation_id] = leg
+
+    def _publish_conversations(
+        self, conversations: dict[str, CallConversation], **changes: object
+    ) -> None:
+        """Publish the calls kept: at most CALLS_KEPT, the ones followed last dropped first."""
+        while len(conversations) > CALLS_KEPT:
+            least = max(self._ranks, key=self._ranks.__getitem__)
+            del conversations[least], self._ranks[least], self._legs[least]
+        self.publish(conversations=MappingProxyType(conversations), **changes)
+
+    def _followed_state(self, conversations: Mapping[str, CallConversation]) -> AgentState:
+        """The agent's state: the call the entities follow (see state.follow_rank)."""
+        if not self._ranks:
+            return AgentState()
+        best = min(self._ranks, key=self._ranks.__getitem__)
+        return followed_state(conversations[best], self._legs[best])
 
     def publish(self, **changes: object) -> None:
         """Replace the snapshot, derive the agent's state, and tell the listener."""
-        snapshot = replace(self._snapshot, **changes)  # type: ignore[arg-type]
-        old = self._snapshot.agent_state
-        new = derive_agent_state(self.user_id, snapshot.conversations.values())
-        source = snapshot.last_mute_source
-        if new.participant_id != old.participant_id:
+        old = self._snapshot
+        conversations = changes.get("conversations", old.conversations)
+        assert isinstance(conversations, Mapping)
+        new = (
+            self._followed_state(conversations)
+            if conversations is not old.conversations
+            else old.agent_state
+        )
+        source = changes.get("last_mute_source", old.last_mute_source)
+        if new.participant_id != old.agent_state.participant_id:
             source = None  # another call (or none): no change of its mute seen yet
-        elif new.muted != old.muted:
+        elif new.muted != old.agent_state.muted:
             ours = self.expected_mute == (new.participant_id, new.muted)
             source = MuteSource.INTEGRATION if ours else MuteSource.ELSEWHERE
-        self._snapshot = replace(snapshot, agent_state=new, last_mute_source=source)
+        changes.update(agent_state=new, last_mute_source=source)
+        self._snapshot = replace(old, **changes)  # type: ignore[arg-type]
         for predicate, seen in self._watches:
             if predicate(self._snapshot):
                 seen.set()
