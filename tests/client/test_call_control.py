@@ -193,7 +193,10 @@ async def test_hanging_up_one_call_is_confirmed_while_another_is_followed(
     await session.async_set_held(True)
     second = await emulator.control.start_inbound_call()
     await emulator.control.answer(second)
-    await until(lambda: session.snapshot.agent_state.conversation_id == second)
+    await until(
+        lambda: session.snapshot.agent_state.conversation_id == second
+        and session.snapshot.agent_state.call_state is CallState.CONNECTED
+    )
     await session.async_hang_up()
     assert user_leg(emulator, second)["state"] == "disconnected"
     assert user_leg(emulator, first)["state"] == "connected"
