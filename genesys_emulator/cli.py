@@ -228,6 +228,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--heartbeat", type=float, default=30.0, help="seconds between heartbeats")
     parser.add_argument("--token-ttl", type=float, default=86400, help="access token lifetime")
     parser.add_argument(
+        "--webrtc-media",
+        action="store_true",
+        help="calls to WebRTC stations carry real audio (aiortc, on 127.0.0.1 only)",
+    )
+    parser.add_argument(
         "--control", action="store_true", help="mount the HTTP control surface that ctl drives"
     )
     commands = parser.add_subparsers(dest="subcommand")
@@ -272,6 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         heartbeat_interval=args.heartbeat,
         access_token_ttl=args.token_ttl,
         control_api=args.control,
+        webrtc_media=args.webrtc_media,
     )
     with suppress(KeyboardInterrupt):
         asyncio.run(serve(config, args.host, args.port))

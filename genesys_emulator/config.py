@@ -34,3 +34,6 @@ class EmulatorConfig:
     demo_client_id: str = "5b0e2c3a-7e51-4c1f-9d38-6a1f0c2d9e47"
     demo_client_secret: str = "emulator-demo-secret"  # noqa: S105 (a local emulator's demo secret)
     org_name: str = "Emulated Org"
+    # Calls to WebRTC stations carry real media: an aiortc peer per call plays the customer and
+    # measures the agent (needs aiortc; ICE pinned to 127.0.0.1). Off: signalling only.
+    webrtc_media: bool = False

@@ -38,6 +38,7 @@ POST    /_emulator/faults/heartbeats               {enabled: bool}
 POST    /_emulator/faults/clear
 POST    /_emulator/topics/withhold                 {topic, missingPermissions?: [str] | null}
 POST    /_emulator/auto-approve                    {enabled: bool}
+POST    /_emulator/webrtc-media                    {enabled: bool}
 POST    /_emulator/stations/{id}/persistent        {enabled: bool} (webRtcPersistentEnabled)
 POST    /_emulator/streaming/ice-servers           {services: [{type, host, port, transport?,
                                                    username?, password?}]} (extdisco's answer)
@@ -120,6 +121,10 @@ class Control:
     async def create_station(self, user_id: str) -> Station:
         """Give a user a WebRTC station."""
         return self._emu.org.add_station(self._user(user_id))
+
+    async def set_webrtc_media(self, enabled: bool) -> None:
+        """Calls to WebRTC stations with real media (an aiortc peer each), or signalling only."""
+        self._emu.enable_webrtc_media(enabled)
 
     async def configure_queue(
         self,
@@ -385,7 +390,7 @@ class Control:
 
     def media_readout(self, conversation_id: str, since: int = 0) -> dict[str, Any]:
         """The call's WebRTC media as Genesys received it, frame by frame (see ``MediaPeer``)."""
-        peer = self._emu.media_peers.get(conversation_id)
+        peer = self._emu.media_peer_of(conversation_id)
         if peer is None:
             raise ApiError("not.found")
         return peer.readout(since)
@@ -502,6 +507,8 @@ class Control:
         return web.json_response(self.state())
 
     async def _media(self, request: web.Request) -> web.Response:
+        if (refusal := self._refusal(request)) is not None:
+            return refusal
         try:
             since = int(request.query.get("since", "0"))
         except ValueError as err:
@@ -664,6 +671,7 @@ _ACTIONS: dict[str, Action] = {
     ),
     "faults/clear": lambda c, r, b: c.clear_faults(),
     "auto-approve": lambda c, r, b: c.set_auto_approve(bool(b["enabled"])),
+    "webrtc-media": lambda c, r, b: c.set_webrtc_media(bool(b["enabled"])),
     "stations/{station_id}/persistent": lambda c, r, b: c.set_station_persistent(
         r.match_info["station_id"], bool(b["enabled"])
     ),

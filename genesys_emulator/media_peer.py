@@ -15,7 +15,7 @@ On loopback by default (``loopback_ice``): the emulator never sends media anywhe
 from array import array
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 import fractions
 import logging
@@ -188,7 +188,7 @@ class MediaPeer:
         """The live connection (the same one across renegotiations)."""
         return self._pc
 
-    async def offer(self, ice_servers: list[IceServerLike]) -> str:
+    async def offer(self, ice_servers: Sequence[IceServerLike]) -> str:
         """An offer with every candidate; on a live connection, a renegotiation (same ICE)."""
         if self._pc is None:
             self._pc = RTCPeerConnection(

@@ -8,6 +8,8 @@ Layout (as the official SDK's gateway configuration expects with ``path_params_l
 request is written to the audit log.
 """
 
+import asyncio
+import importlib
 import json
 import socket
 from typing import TYPE_CHECKING, Any
@@ -34,6 +36,8 @@ if TYPE_CHECKING:  # aiortc is imported only when a WebRTC call starts
 
 API_PREFIX = "/api/v2/"
 SHUTDOWN_TIMEOUT = 2.0
+# Media peers kept for their readout after their call (the closed ones still tell what was heard).
+MEDIA_PEERS_KEPT = 32
 DEMO_GRANTS = frozenset({"authorization_code", "refresh_token", "client_credentials"})
 
 
@@ -71,7 +75,9 @@ class Emulator:
         self.audit: list[AuditRecord] = []
         self.control = Control(self)
         self.media_peers: dict[str, MediaPeer] = {}
-        """The WebRTC media peer of each softphone call, by conversation id."""
+        """The WebRTC media peer of each softphone call, by the conversation that opened it."""
+        if config.webrtc_media:
+            self.enable_webrtc_media()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -100,6 +106,37 @@ class Emulator:
         await web.SockSite(self._runner, listener).start()
         bound_port = listener.getsockname()[1]
         self.base_url = f"http://{host}:{bound_port}"
+        if self.gateway.media_factory is not None:
+            # aiortc costs about a second to import: now, not at the first call's offer.
+            await asyncio.to_thread(importlib.import_module, "genesys_emulator.media_peer")
+
+    def _new_media_peer(self, conversation_id: str) -> MediaPeer:
+        """The gateway's media for a call it offers (and, on a persistent station, later ones)."""
+        from .media_peer import MediaPeer, agent_muted  # noqa: PLC0415 - aiortc only for media
+
+        def muted() -> bool:
+            # On a persistent connection the peer carries each later call in turn.
+            session = next((s for s in self.gateway.sessions.values() if s.peer is peer), None)
+            return session is not None and agent_muted(self.calls, session.conversation_id)()
+
+        peer = MediaPeer(is_muted=muted)
+        self.media_peers[conversation_id] = peer
+        while len(self.media_peers) > MEDIA_PEERS_KEPT:
+            del self.media_peers[next(iter(self.media_peers))]
+        return peer
+
+    def enable_webrtc_media(self, enabled: bool = True) -> None:
+        """Offer calls to WebRTC stations with real media (aiortc), or with signalling only."""
+        self.gateway.media_factory = self._new_media_peer if enabled else None
+
+    def media_peer_of(self, conversation_id: str) -> MediaPeer | None:
+        """The media peer that carries (or carried) a call, persistent connections included."""
+        session = self.gateway.session_for(conversation_id)
+        carrying = session.peer if session is not None else None
+        for peer in self.media_peers.values():
+            if peer is carrying:
+                return peer
+        return self.media_peers.get(conversation_id)
 
     async def stop(self) -> None:
         """Close every socket, release hanging requests, stop listening."""

@@ -45,6 +45,7 @@ from .genesys_cloud import (
     GenesysError,
     GenesysForbiddenError,
 )
+from .softphone import async_options_schema
 
 # The folded form section holding the custom base URL.
 SECTION_ADVANCED = "advanced"
@@ -227,7 +228,7 @@ class OptionsFlowHandler(OptionsFlowWithReload):
     """Choices that change what the entities show."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Whether caller numbers (personal data) appear in the call state's attributes."""
+        """Whether caller numbers (personal data) appear in attributes; the softphone's choices."""
         if user_input is not None:
             return self.async_create_entry(data=user_input)
         schema = vol.Schema(
@@ -235,7 +236,8 @@ class OptionsFlowHandler(OptionsFlowWithReload):
                 vol.Required(
                     CONF_SHOW_CALLER_NUMBER,
                     default=self.config_entry.options.get(CONF_SHOW_CALLER_NUMBER, False),
-                ): bool
+                ): bool,
+                **await async_options_schema(self.hass, self.config_entry.options),
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema)

@@ -36,6 +36,8 @@ from .genesys_cloud import (
     SessionSnapshot,
     WrapupCode,
 )
+from .genesys_cloud.softphone.phone import Softphone
+from .softphone import async_start_softphone
 
 type GenesysAgentConfigEntry = ConfigEntry[GenesysAgentCoordinator]
 
@@ -55,6 +57,8 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
         """Create the coordinator and its (not yet started) session."""
         super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, always_update=False)
         self.session = AgentSession(client, listener=self._async_handle_snapshot)
+        # Home Assistant as the agent's WebRTC phone, when the option is on (softphone.py).
+        self.softphone: Softphone | None = None
         self._was_connected = True
         self._rejected_topics: tuple[ChannelTopic, ...] = ()
         # Read for the presence and wrap-up selects; empty until read.
@@ -68,6 +72,7 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
         """Log in to the realtime session; fail setup with a reason the user can act on."""
         try:
             self.agent = await self.session.async_start()
+            self.softphone = await self._async_start_softphone()
         except GenesysAuthError as err:
             raise translated(ConfigEntryAuthFailed, "authentication_failed") from err
         except GenesysSubscriptionError as err:
@@ -82,7 +87,23 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
         )
 
     async def _async_on_hass_stop(self, event: Event) -> None:
+        await self._async_stop_connections()
+
+    async def _async_stop_connections(self) -> None:
+        """The softphone's streaming socket, then the session's websocket."""
+        if self.softphone is not None:
+            await self.softphone.async_stop()
         await self.session.async_stop()
+
+    async def _async_start_softphone(self) -> Softphone | None:
+        """The softphone, if on; a failure to register stops the session too (setup retries)."""
+        try:
+            return await async_start_softphone(
+                self.hass, self.config_entry, self.session, self.async_update_listeners
+            )
+        except BaseException:
+            await self.session.async_stop()
+            raise
 
     @override
     async def _async_update_data(self) -> SessionSnapshot:
@@ -141,7 +162,8 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
     async def async_set_mute(self, muted: bool) -> None:
         """Mute or unmute the agent's live call; raise a translated error the user can read."""
         await self._async_command(
-            self.session.async_set_mute(muted),
+            # The softphone gates its outgoing audio too, then sets the same server flag.
+            (self.softphone or self.session).async_set_mute(muted),
             CONVERSATIONS_SCOPE,
             no_call="no_active_call",
             failed="mute_failed",
@@ -290,7 +312,7 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
     async def async_shutdown(self) -> None:
         """Close the websocket and stop reconnecting."""
         await super().async_shutdown()
-        await self.session.async_stop()
+        await self._async_stop_connections()
         ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
 
 

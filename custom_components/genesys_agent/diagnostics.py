@@ -18,7 +18,10 @@ async def async_get_config_entry_diagnostics(
     """The entry and the live session; participants by an allow-list of non-personal fields."""
     coordinator = entry.runtime_data
     snapshot = coordinator.data
+    softphone = coordinator.softphone
     return {
+        # ICE state, codec, packets, the source: the phone reports no address and no id.
+        "softphone": await softphone.async_diagnostics() if softphone is not None else None,
         "entry": {
             "data": async_redact_data(dict(entry.data), TO_REDACT),
             "options": dict(entry.options),

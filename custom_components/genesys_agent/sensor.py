@@ -16,6 +16,7 @@ from .const import CONF_SHOW_CALLER_NUMBER
 from .coordinator import GenesysAgentConfigEntry, GenesysAgentCoordinator
 from .entity import GenesysAgentEntity
 from .genesys_cloud import CallState, PresenceState, RoutingState, SessionSnapshot
+from .genesys_cloud.softphone.phone import MediaState
 
 # Read-only; the coordinator pushes every change.
 PARALLEL_UPDATES = 0
@@ -75,14 +76,24 @@ SENSORS: tuple[GenesysSensorDescription, ...] = (
     ),
 )
 
+# The softphone's media: idle, connecting, connected or failed (genesys_cloud.softphone.phone).
+SOFTPHONE_MEDIA = SensorEntityDescription(
+    key="softphone_media",
+    device_class=SensorDeviceClass.ENUM,
+    options=[state.value for state in MediaState],
+)
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: GenesysAgentConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors."""
-    async_add_entities(GenesysSensor(entry.runtime_data, description) for description in SENSORS)
+    """Add the sensors (the softphone's media state only while the softphone runs)."""
+    coordinator = entry.runtime_data
+    async_add_entities(GenesysSensor(coordinator, description) for description in SENSORS)
+    if coordinator.softphone is not None:
+        async_add_entities([GenesysSoftphoneSensor(coordinator, SOFTPHONE_MEDIA)])
 
 
 class GenesysSensor(GenesysAgentEntity, SensorEntity):
@@ -102,3 +113,14 @@ class GenesysSensor(GenesysAgentEntity, SensorEntity):
         """The description's attributes, if it has any."""
         attributes_fn = self.entity_description.attributes_fn
         return attributes_fn(self.coordinator) if attributes_fn else None
+
+
+class GenesysSoftphoneSensor(GenesysAgentEntity, SensorEntity):
+    """The softphone's media state; the phone pushes every change through the coordinator."""
+
+    @property
+    @override
+    def native_value(self) -> str | None:
+        """The media state."""
+        phone = self.coordinator.softphone
+        return phone.media_state.value if phone is not None else None

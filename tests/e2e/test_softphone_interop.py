@@ -5,21 +5,36 @@ agent's audio it receives in 960-sample windows; the client's media session answ
 loopback candidates are exchanged, so no packet goes to another address of the machine.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 import time
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from playwright.async_api import Page, async_playwright
 import pytest
 
-from custom_components.genesys_agent.genesys_cloud.softphone.media import (
-    AiortcMediaSession,
-    AudioSource,
+from custom_components.genesys_agent.genesys_cloud import (
+    AgentSession,
+    CallState,
+    GenesysClient,
+    custom_environment,
 )
+from custom_components.genesys_agent.genesys_cloud.softphone.media import AiortcMediaSession
+from custom_components.genesys_agent.genesys_cloud.softphone.models import AudioSource
+from custom_components.genesys_agent.genesys_cloud.softphone.phone import (
+    AnswerMode,
+    MediaState,
+    Softphone,
+    SoftphoneOptions,
+)
+from genesys_emulator import Emulator
 from genesys_emulator.loopback_ice import candidate_addresses, is_loopback
+from genesys_emulator.testing import login_with_pkce
 
+from ..client.conftest import EmulatorAuth
+from ..client.helpers import until
 from .conftest import CHROMIUM_ARGS
 
 PAGE = Path(__file__).with_name("softphone_far_end.html")
@@ -110,3 +125,69 @@ async def test_chromium_hears_the_agent_then_silence_on_mute_then_the_agent_agai
         assert (await client.stats()).packets_received > 0  # the customer's audio reached us
     finally:
         await client.close()
+
+
+class ChromiumCustomer:
+    """The gateway's media peer played by Chromium: its offer, our answer, its meter."""
+
+    def __init__(self, page: Page) -> None:
+        self._page = page
+        self.offers = 0
+
+    async def offer(self, ice_servers: Sequence[object]) -> str:
+        self.offers += 1
+        return loopback_candidates_only(await self._page.evaluate("offer()"))
+
+    async def accept_answer(self, sdp: str) -> None:
+        assert all(map(is_loopback, candidate_addresses(sdp)))
+        await self._page.evaluate("sdp => accept(sdp)", sdp)
+
+    async def add_remote_candidate(
+        self, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
+    ) -> None:
+        """The answer already carries every candidate; the trickled copies add nothing."""
+
+    async def close(self) -> None:
+        await self._page.evaluate("window.pc && window.pc.close()")
+
+
+async def test_chromium_through_the_emulators_signalling_hears_the_softphone_and_its_mute(
+    far_end_page: Page, emulator: Emulator
+) -> None:
+    """The whole path: streaming service, gateway, the phone answering, Chromium as the customer."""
+    page = far_end_page
+    customer = ChromiumCustomer(page)
+    emulator.gateway.media_factory = lambda conversation_id: customer
+    emulator.gateway.propose_interval = 0.2
+    emulator.streaming.services = []
+    async with aiohttp.ClientSession() as http:
+        auth = EmulatorAuth(http, emulator, await login_with_pkce(http, emulator))
+        client = GenesysClient(http, custom_environment(emulator.base_url), auth)
+        session = AgentSession(client, listener=lambda _: None)
+        await session.async_start()
+        options = SoftphoneOptions(source=AudioSource.tone(440), answer_mode=AnswerMode.ALWAYS)
+        phone = Softphone(session, options)
+        try:
+            assert await phone.async_start()
+            await emulator.control.start_inbound_call()
+            await until(lambda: session.snapshot.agent_state.call_state is CallState.CONNECTED, 15)
+            await until(lambda: phone.media_state is MediaState.CONNECTED, 15)
+
+            speech = await windows_after(page, await page.evaluate("now()") + SETTLE_MS, 25)
+            assert len(speech) >= 25
+            assert all(w["rms"] > SPEECH_RMS for w in speech)
+            assert all(map(is_loopback, await page.evaluate("selectedAddresses()")))
+
+            await phone.async_set_mute(True)
+            assert session.snapshot.agent_state.muted  # Genesys shows it
+            silence = await windows_after(page, await page.evaluate("now()") + SETTLE_MS, 25)
+            assert len(silence) >= 25
+            assert all(w["peak"] == 0 for w in silence)  # exact digital zero reaches Chromium
+
+            await phone.async_set_mute(False)
+            again = await windows_after(page, await page.evaluate("now()") + SETTLE_MS, 25)
+            assert all(w["rms"] > SPEECH_RMS for w in again)
+            assert customer.offers == 1
+        finally:
+            await phone.async_stop()
+            await session.async_stop()

@@ -171,6 +171,15 @@ async def test_queues_wrap_up_direct_calls_and_presences_over_http(
         assert (status, error["code"]) == (400, "bad.request"), (path, body)
 
 
+async def test_real_media_switched_on_and_off_over_http(
+    session: ClientSession, emulator: Emulator
+) -> None:
+    assert (await _post(session, emulator, "webrtc-media", {"enabled": True}))[0] == 200
+    assert emulator.gateway.media_factory is not None
+    assert (await _post(session, emulator, "webrtc-media", {"enabled": False}))[0] == 200
+    assert emulator.gateway.media_factory is None
+
+
 async def test_a_web_page_cannot_drive_the_emulator(
     session: ClientSession, emulator: Emulator
 ) -> None:
@@ -192,7 +201,7 @@ async def test_a_web_page_cannot_drive_the_emulator(
         async with session.post(answer, data=body, headers=headers) as response:
             assert response.status == status, headers
             assert (await response.json())["status"] == status
-    for path in ("state", "audit"):
+    for path in ("state", "audit", f"calls/{conversation_id}/media"):
         async with session.get(f"{emulator.base_url}/_emulator/{path}") as response:
             assert response.status == 401
     [conversation] = emulator.control.state()["conversations"]

@@ -342,6 +342,28 @@ def memory_added() -> None:
     )
 
 
+def record_apart(measured: list[dict[str, Any]]) -> None:
+    """One run's rows measured in a fresh interpreter (bench_media, bench_phone)."""
+    for softphone in measured:
+        met = softphone["met"]
+        row(
+            softphone["figure"],
+            softphone["template"],
+            softphone["target"],
+            # The run's verdict rides along as a value ("met" is row's own parameter).
+            None if met is None else lambda values: bool(values["verdict"]),
+            **softphone["values"],
+            verdict=float(bool(met)),
+        )
+
+
+async def softphone_whole() -> None:
+    """The softphone end to end: a press through the phone and the session (bench_phone)."""
+    from ..softphone.bench_phone import measured_apart as phone_measured_apart  # noqa: PLC0415
+
+    record_apart(await asyncio.to_thread(phone_measured_apart))
+
+
 async def softphone_network() -> None:
     """Relay CPU, and the mute on a clean and an impaired network (aiortc only for this step)."""
     from ..softphone.figures import bench_rows  # noqa: PLC0415
@@ -408,13 +430,5 @@ async def test_benchmarks(
         await step()
     parsing(emulator, live_call)
     memory_added()
-    for softphone in await asyncio.to_thread(measured_apart):
-        met = softphone["met"]
-        row(
-            softphone["figure"],
-            softphone["template"],
-            softphone["target"],
-            None if met is None else lambda values: bool(values["met"]),
-            **softphone["values"],
-            met=float(bool(met)),
-        )
+    record_apart(await asyncio.to_thread(measured_apart))
+    await softphone_whole()

@@ -203,7 +203,8 @@ async def test_options_toggle_caller_numbers(
         result["flow_id"], {CONF_SHOW_CALLER_NUMBER: True}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert config_entry.options == {CONF_SHOW_CALLER_NUMBER: True}
+    assert config_entry.options[CONF_SHOW_CALLER_NUMBER] is True
+    assert config_entry.options["softphone"] is False  # the softphone stays off by default
 
 
 async def start_flow(hass: HomeAssistant, entry: ConfigEntry, source: str) -> ConfigFlowResult:

@@ -19,9 +19,9 @@ from typing import Any
 from custom_components.genesys_agent.genesys_cloud.softphone.media import (
     FRAME_SECONDS,
     AiortcMediaSession,
-    AudioSource,
     GateTransition,
 )
+from custom_components.genesys_agent.genesys_cloud.softphone.models import AudioSource
 from genesys_emulator.loopback_ice import pin_ice_to_loopback
 from genesys_emulator.media_peer import MediaPeer, ReceivedFrame
 

@@ -12,10 +12,8 @@ from typing import Any
 from aiortc import RTCPeerConnection
 import pytest
 
-from custom_components.genesys_agent.genesys_cloud.softphone.media import (
-    AiortcMediaSession,
-    AudioSource,
-)
+from custom_components.genesys_agent.genesys_cloud.softphone.media import AiortcMediaSession
+from custom_components.genesys_agent.genesys_cloud.softphone.models import AudioSource
 from genesys_emulator.media_peer import MediaPeer
 
 from .helpers import wait_for

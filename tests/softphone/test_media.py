@@ -18,11 +18,10 @@ from custom_components.genesys_agent.genesys_cloud.exceptions import (
 )
 from custom_components.genesys_agent.genesys_cloud.softphone.media import (
     AiortcMediaSession,
-    AudioSource,
     offer_restarts_ice,
     rtc_configuration,
 )
-from custom_components.genesys_agent.genesys_cloud.softphone.models import IceServer
+from custom_components.genesys_agent.genesys_cloud.softphone.models import AudioSource, IceServer
 from genesys_emulator.loopback_ice import candidate_addresses, is_loopback
 from genesys_emulator.media_peer import MediaPeer
 

@@ -34,6 +34,7 @@ from .models import (
     PresenceDefinition,
     PresenceState,
     RoutingState,
+    Station,
     WrapupCode,
     parse_entities,
     parse_presence,
@@ -84,6 +85,11 @@ class GenesysClient:
         self._auth = auth
         self.request_timeout = request_timeout
         self._refresh: asyncio.Task[str] | None = None
+
+    @property
+    def auth(self) -> AbstractAuth:
+        """Where the tokens come from (the softphone's streaming login uses them too)."""
+        return self._auth
 
     async def _request(
         self,
@@ -196,6 +202,18 @@ class GenesysClient:
         body = await self._request("GET", f"/api/v2/users/{user_id}/routingstatus")
         return parse_routing_status(body)
 
+    async def async_get_station(self, station_id: str) -> Station:
+        """A station with its WebRTC settings (``webRtcPersistentEnabled``)."""
+        return Station.from_json(await self._request("GET", f"/api/v2/stations/{station_id}"))
+
+    async def async_answer(self, conversation_id: str, participant_id: str) -> None:
+        """Answer a ringing leg."""
+        await self._request(
+            "PATCH",
+            f"/api/v2/conversations/calls/{conversation_id}/participants/{participant_id}",
+            body={"state": "connected"},
+        )
+
     async def async_create_channel(self, *, streaming: bool = False) -> Channel:
         """A new notifications channel (its websocket URI is the credential).
 
@@ -243,10 +261,6 @@ class GenesysClient:
             f"/api/v2/conversations/calls/{conversation_id}/participants/{participant_id}",
             body=dict(body),
         )
-
-    async def async_answer(self, conversation_id: str, participant_id: str) -> None:
-        """Answer a ringing leg."""
-        await self._patch_participant(conversation_id, participant_id, {"state": "connected"})
 
     async def async_disconnect(self, conversation_id: str, participant_id: str) -> None:
         """Hang up a leg, or decline it while it rings."""

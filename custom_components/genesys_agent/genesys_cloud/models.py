@@ -250,6 +250,10 @@ def _raw_user_id(raw: Json) -> object:
     return user.get("id") if isinstance(user, Mapping) else None
 
 
+# The station type of a Genesys Cloud WebRTC phone.
+WEBRTC_STATION_TYPE = "inin_webrtc_softphone"
+
+
 @dataclass(frozen=True, slots=True)
 class Station:
     """The agent's associated phone."""
@@ -257,6 +261,24 @@ class Station:
     id: str
     name: str | None
     type: str | None
+    # ``webRtcPersistentEnabled``: one peer connection carries every call (``GET /stations/{id}``).
+    persistent: bool = False
+
+    @classmethod
+    def from_json(cls, value: Json) -> Station:
+        """Parse ``Station`` (``GET /api/v2/stations/{id}``)."""
+        data = _object(value, "station")
+        return cls(
+            id=_str(data, "id"),
+            name=_optional_str(data, "name"),
+            type=_optional_str(data, "type"),
+            persistent=_bool(data, "webRtcPersistentEnabled"),
+        )
+
+    @property
+    def is_webrtc(self) -> bool:
+        """A Genesys Cloud WebRTC phone: the station a softphone client can be."""
+        return self.type == WEBRTC_STATION_TYPE
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,6 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 import fractions
 from ipaddress import ip_address
 import logging
@@ -56,7 +55,7 @@ from av.frame import Frame
 from av.packet import Packet
 
 from ..exceptions import GenesysAudioDeviceError, GenesysMediaError
-from .models import IceServer
+from .models import AudioSource, IceServer, SourceKind
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -70,55 +69,6 @@ _EARLY_CANDIDATES_KEPT = 32
 _TONE_AMPLITUDE = 8000  # about -12 dBFS peak: clearly audible, far from clipping
 # Where distributions install alsa-lib's configuration (alsa.conf and its cards/ and pcm/).
 _ALSA_CONFIG_DIRS = ("/usr/share/alsa", "/usr/local/share/alsa", "/etc/alsa")
-
-
-class SourceKind(StrEnum):
-    """Where the agent's outgoing audio comes from."""
-
-    ALSA = "alsa"
-    FILE = "file"
-    TONE = "tone"
-    SILENCE = "silence"
-
-
-@dataclass(frozen=True, slots=True)
-class AudioSource:
-    """The agent's outgoing audio: an ALSA capture device, a file, a test tone or silence."""
-
-    kind: SourceKind
-    name: str = ""
-    frequency: int = 440
-
-    @classmethod
-    def alsa(cls, device: str) -> Self:
-        """Capture from an ALSA device, e.g. ``default``, ``plughw:CARD=Headset``."""
-        return cls(SourceKind.ALSA, device)
-
-    @classmethod
-    def file(cls, path: str) -> Self:
-        """Play a file (wav, ogg/opus, ...) in a loop."""
-        return cls(SourceKind.FILE, path)
-
-    @classmethod
-    def tone(cls, frequency: int = 440) -> Self:
-        """A continuous sine tone."""
-        return cls(SourceKind.TONE, frequency=frequency)
-
-    @classmethod
-    def silence(cls) -> Self:
-        """Digital silence (the call is up, nothing is said)."""
-        return cls(SourceKind.SILENCE)
-
-    def describe(self) -> str:
-        """What the source is, for diagnostics; a file is named without its folders."""
-        match self.kind:
-            case SourceKind.ALSA:
-                return f"alsa {self.name}"
-            case SourceKind.FILE:
-                return f"file {Path(self.name).name}"
-            case SourceKind.TONE:
-                return f"tone {self.frequency} Hz"
-        return "silence"
 
 
 @dataclass(slots=True)
