@@ -20,6 +20,13 @@ def _control(entity_id: str, name: str) -> dict[str, Any]:
     """A call-control tile, shown only while its entity exists (and is available); a select
     gets its options on the card, full width."""
     card: dict[str, Any] = {"type": "tile", "entity": entity_id, "name": name}
+    if entity_id.startswith("button."):
+        # A tap presses the button (a tile's own default is the more-info dialog).
+        card["tap_action"] = {
+            "action": "perform-action",
+            "perform_action": "button.press",
+            "target": {"entity_id": entity_id},
+        }
     if entity_id.startswith("select."):
         card |= {"features": [{"type": "select-options"}], "grid_options": {"columns": "full"}}
     condition = {"condition": "state", "entity": entity_id, "state_not": "unavailable"}

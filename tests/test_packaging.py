@@ -7,6 +7,8 @@ import tomllib
 import pytest
 import yaml
 
+from custom_components.genesys_agent.genesys_cloud import CommandRefusal
+
 ROOT = Path(__file__).resolve().parent.parent
 INTEGRATION = ROOT / "custom_components" / "genesys_agent"
 
@@ -98,7 +100,7 @@ def _source(name: str) -> str:
 
 
 def _platform_modules() -> list[Path]:
-    manifest_platforms = ("binary_sensor", "event", "sensor", "switch", "button", "number")
+    manifest_platforms = ("binary_sensor", "button", "event", "select", "sensor", "switch")
     return [
         INTEGRATION / f"{p}.py" for p in manifest_platforms if (INTEGRATION / f"{p}.py").exists()
     ]
@@ -155,3 +157,23 @@ def _quoted_after(source: str, marker: str) -> list[str]:
         if chunk.startswith('"'):
             keys.append(chunk[1 : chunk.index('"', 1)])
     return keys
+
+
+def test_every_action_is_described_translated_and_has_an_icon() -> None:
+    """hassfest skips custom integrations: services.yaml, en.json and icons.json must agree."""
+    services = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
+    translations = json.loads((INTEGRATION / "translations" / "en.json").read_text())["services"]
+    icons = json.loads((INTEGRATION / "icons.json").read_text())["services"]
+    assert set(services) == set(translations) == set(icons)
+    for service, description in services.items():
+        assert translations[service]["name"]
+        assert translations[service]["description"]
+        assert set(description["fields"]) == set(translations[service]["fields"])
+        assert f'"{service}"' in _source("services.py"), service
+
+
+def test_every_refusal_reason_is_a_message_without_placeholders() -> None:
+    """A refused command is shown by its reason's key; nothing fills placeholders there."""
+    exceptions = json.loads((INTEGRATION / "translations" / "en.json").read_text())["exceptions"]
+    for reason in CommandRefusal:
+        assert "{" not in exceptions[reason.value]["message"], reason

@@ -1,25 +1,38 @@
-"""The Genesys Cloud Agent integration: mute a live call, and let the home react to calls."""
+"""The Genesys Cloud Agent integration: control the agent's calls; let the home react to them."""
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.config_entry_oauth2_flow import (
     OAuth2Session,
     async_get_config_entry_implementation,
 )
+from homeassistant.helpers.typing import ConfigType
 
 from .api import ConfigEntryAuth
 from .application_credentials import environment_context
+from .const import DOMAIN
 from .coordinator import GenesysAgentConfigEntry, GenesysAgentCoordinator
 from .environment import entry_environment
 from .genesys_cloud import GenesysClient
+from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
+    Platform.BUTTON,
     Platform.EVENT,
+    Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
 ]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the integration's actions (they act on the entry they are given)."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: GenesysAgentConfigEntry) -> bool:

@@ -14,8 +14,6 @@ CONF_SHOW_CALLER_NUMBER: Final = "show_caller_number"
 # The region key of an environment given by a base URL (the emulator, private deployments).
 CUSTOM_REGION: Final = "custom"
 
-# Redirect URI a user registers on their Genesys Cloud OAuth client.
-
 # Entry options of the WebRTC softphone (Home Assistant as the agent's Genesys phone).
 CONF_SOFTPHONE: Final = "softphone"
 CONF_SOFTPHONE_CAPTURE: Final = "softphone_capture"
@@ -26,3 +24,8 @@ CAPTURE_TONE: Final = "tone"
 CAPTURE_SILENCE: Final = "silence"
 # Playback value that plays nothing (the caller's audio is read and dropped).
 PLAYBACK_NONE: Final = "none"
+
+# The OAuth scopes commands need: a 403 on a command raises a repair naming its scope.
+CONVERSATIONS_SCOPE: Final = "conversations"
+PRESENCE_SCOPE: Final = "presence"
+SCOPES_URL: Final = "https://github.com/genesys-agent/genesys_agent#install"

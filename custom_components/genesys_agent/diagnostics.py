@@ -16,8 +16,9 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: GenesysAgentConfigEntry
 ) -> dict[str, Any]:
     """The entry and the live session; participants by an allow-list of non-personal fields."""
-    snapshot = entry.runtime_data.data
-    softphone = entry.runtime_data.softphone
+    coordinator = entry.runtime_data
+    snapshot = coordinator.data
+    softphone = coordinator.softphone
     return {
         # ICE state, codec, packets, the source: the phone reports no address and no id.
         "softphone": await softphone.async_diagnostics() if softphone is not None else None,
@@ -29,6 +30,11 @@ async def async_get_config_entry_diagnostics(
             "connected": snapshot.connected,
             "auth_failed": snapshot.auth_failed,
             "presence": snapshot.presence,
+            "presence_definition_id": snapshot.presence_definition_id,
+            # The org's presences and the queue's codes are counted, not listed: their labels
+            # are the org's own words.
+            "presence_definitions": len(coordinator.presence_definitions),
+            "wrapup_codes": len(coordinator.wrapup_codes),
             "routing_status": snapshot.routing_status,
             "last_mute_source": snapshot.last_mute_source,
             "agent_state": async_redact_data(asdict(snapshot.agent_state), TO_REDACT),
@@ -43,6 +49,8 @@ async def async_get_config_entry_diagnostics(
                             "direction": leg.direction,
                             "muted": leg.muted,
                             "held": leg.held,
+                            "wrapup_prompt": leg.wrapup_prompt,
+                            "awaits_wrapup": leg.awaits_wrapup,
                         }
                         for leg in conversation.participants
                     ],

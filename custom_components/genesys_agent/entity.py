@@ -53,7 +53,13 @@ class GenesysAgentEntity(CoordinatorEntity[GenesysAgentCoordinator]):
     @override
     def _handle_coordinator_update(self) -> None:
         """Write the state only when what this entity shows changed: floods of events stay cheap."""
-        shown = (self.available, self.state, self.extra_state_attributes)
+        # Capabilities too: a select's options change with the org's presences.
+        shown = (
+            self.available,
+            self.state,
+            self.capability_attributes,
+            self.extra_state_attributes,
+        )
         if shown != self._last_written:
             self._last_written = shown
             self.async_write_ha_state()

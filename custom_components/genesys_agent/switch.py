@@ -1,4 +1,4 @@
-"""The microphone mute switch: on = the agent's live call is muted."""
+"""Switches of the agent's call: microphone mute (on = muted) and hold (on = on hold)."""
 
 from collections.abc import Mapping
 from typing import Any, override
@@ -10,9 +10,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import GenesysAgentConfigEntry, GenesysAgentCoordinator
 from .entity import GenesysAgentEntity
+from .genesys_cloud import CallState
 from .genesys_cloud.commands import MUTE
 
-# Mute commands are serialized by the session itself; one at a time here too.
+# Commands are serialized by the session itself; one at a time here too.
 PARALLEL_UPDATES = 1
 
 
@@ -21,8 +22,9 @@ async def async_setup_entry(
     entry: GenesysAgentConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the mute switch."""
-    async_add_entities([GenesysMuteSwitch(entry.runtime_data)])
+    """Add the mute and hold switches."""
+    coordinator = entry.runtime_data
+    async_add_entities([GenesysMuteSwitch(coordinator), GenesysHoldSwitch(coordinator)])
 
 
 class GenesysMuteSwitch(GenesysAgentEntity, SwitchEntity):
@@ -76,3 +78,27 @@ class GenesysMuteSwitch(GenesysAgentEntity, SwitchEntity):
             self.async_write_ha_state()
         finally:
             self._attr_force_update = False
+
+
+class GenesysHoldSwitch(GenesysAgentEntity, SwitchEntity):
+    """Holds the agent's connected call: on = on hold, as Genesys reports it."""
+
+    def __init__(self, coordinator: GenesysAgentCoordinator) -> None:
+        """Create the switch."""
+        super().__init__(coordinator, SwitchEntityDescription(key="hold"))
+
+    @property
+    @override
+    def is_on(self) -> bool:
+        """On hold, once Genesys says so."""
+        return self.coordinator.data.agent_state.call_state is CallState.ON_HOLD
+
+    @override
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Hold the call."""
+        await self.coordinator.async_set_held(True)
+
+    @override
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Resume the call."""
+        await self.coordinator.async_set_held(False)

@@ -1,15 +1,23 @@
 """Waiting for pushes, reading what the emulator saw, and serving what it cannot."""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
+import aiohttp
 from aiohttp import web
 
-from custom_components.genesys_agent.genesys_cloud import AgentSession, CallState
-from genesys_emulator import Emulator
+from custom_components.genesys_agent.genesys_cloud import (
+    AgentSession,
+    CallState,
+    GenesysClient,
+    custom_environment,
+)
+from genesys_emulator import Emulator, EmulatorConfig
 from genesys_emulator.state import AuditRecord
+from genesys_emulator.testing import login_with_pkce, running_emulator
 
 from ..waiting import until
+from .conftest import EmulatorAuth
 
 
 def api_patches(emulator: Emulator) -> list[AuditRecord]:
@@ -54,3 +62,14 @@ async def serving(app: web.Application) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+async def emulator_and_client(stack: AsyncExitStack) -> tuple[Emulator, GenesysClient]:
+    """A fresh emulator and a client logged in to it, both closed with ``stack``.
+
+    For tests on an event loop of their own (Hypothesis' state machines), outside the fixtures.
+    """
+    emulator = await stack.enter_async_context(running_emulator(EmulatorConfig(auto_approve=True)))
+    http = await stack.enter_async_context(aiohttp.ClientSession())
+    auth = EmulatorAuth(http, emulator, await login_with_pkce(http, emulator))
+    return emulator, GenesysClient(http, custom_environment(emulator.base_url), auth)

@@ -8,20 +8,15 @@ from contextlib import AsyncExitStack
 import time
 from typing import Any
 
-import aiohttp
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from custom_components.genesys_agent.genesys_cloud import (
     AgentSession,
     CallState,
-    GenesysClient,
-    custom_environment,
 )
-from genesys_emulator import EmulatorConfig
-from genesys_emulator.testing import login_with_pkce, running_emulator
 
-from .conftest import EmulatorAuth
+from .helpers import emulator_and_client
 
 
 class MuteMachine(RuleBasedStateMachine):
@@ -42,12 +37,7 @@ class MuteMachine(RuleBasedStateMachine):
 
     async def _start(self) -> None:
         self.stack = AsyncExitStack()
-        self.emulator = await self.stack.enter_async_context(
-            running_emulator(EmulatorConfig(auto_approve=True))
-        )
-        http = await self.stack.enter_async_context(aiohttp.ClientSession())
-        auth = EmulatorAuth(http, self.emulator, await login_with_pkce(http, self.emulator))
-        client = GenesysClient(http, custom_environment(self.emulator.base_url), auth)
+        self.emulator, client = await emulator_and_client(self.stack)
         patch = client.async_set_mute
 
         async def counted_patch(*args: Any) -> None:

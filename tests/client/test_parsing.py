@@ -16,7 +16,11 @@ from custom_components.genesys_agent.genesys_cloud import (
 )
 from custom_components.genesys_agent.genesys_cloud.models import (
     Notification,
+    PresenceDefinition,
+    WrapupCode,
+    parse_entities,
     parse_presence,
+    parse_presence_definition_id,
     parse_routing_status,
 )
 
@@ -29,7 +33,7 @@ json_values = st.recursive(
 # Objects shaped like Genesys' (the right keys), with values of any type.
 PARTICIPANT_KEYS = ["id", "purpose", "state", "direction", "muted", "held", "user", "queue",
                     "address", "ani", "dnis", "startTime", "connectedTime", "endTime",
-                    "wrapupRequired", "wrapup", "wrapupSkipped"]  # fmt: skip
+                    "wrapupRequired", "wrapup", "wrapupSkipped", "wrapupPrompt"]  # fmt: skip
 participants = st.fixed_dictionaries({}, optional=dict.fromkeys(PARTICIPANT_KEYS, json_values))
 conversations = st.fixed_dictionaries(
     {},
@@ -44,8 +48,22 @@ PARSERS = [
     Channel.from_json,
     Notification.from_json,
     parse_presence,
+    parse_presence_definition_id,
     parse_routing_status,
+    PresenceDefinition.from_json,
+    WrapupCode.from_json,
+    lambda value: parse_entities(value, "listing"),
 ]
+PRESENCE_KEYS = ["id", "type", "languageLabels", "systemPresence", "deactivated"]
+presence_definitions = st.fixed_dictionaries(
+    {},
+    optional={
+        **dict.fromkeys(PRESENCE_KEYS, json_values),
+        "languageLabels": st.dictionaries(st.text(max_size=6), json_values, max_size=3),
+        "systemPresence": st.sampled_from(["On Queue", "OnQueue", "Available", "Busy"])
+        | st.text(max_size=10),
+    },
+)
 
 
 def parses_or_refuses(parser: Any, value: Any) -> None:
@@ -70,6 +88,20 @@ def test_conversation_shaped_json_is_parsed_or_refused(value: Any) -> None:
     for leg in conversation.participants:
         assert isinstance(leg.muted, bool)
         assert isinstance(leg.id, str)
+
+
+@settings(max_examples=300)
+@given(value=presence_definitions, language=st.sampled_from(["en", "de", "fr-CA", ""]))
+def test_presence_definition_shaped_json_is_parsed_or_refused(value: Any, language: str) -> None:
+    """Either spelling of On Queue is On Queue; a label, when there is one, is one of its own."""
+    try:
+        definition = PresenceDefinition.from_json(value)
+    except GenesysResponseError:
+        return
+    if value.get("systemPresence") in ("On Queue", "OnQueue"):
+        assert definition.system_presence == "on_queue"
+    label = definition.label(language)
+    assert label is None or label in definition.labels.values()
 
 
 @settings(max_examples=200)

@@ -25,7 +25,7 @@ def test_a_first_start_writes_everything_home_assistant_needs(tmp_path: Path) ->
     # Real files, not a link: Home Assistant on Python 3.14 does not follow links when it globs.
     assert not copied.is_symlink()
     assert sorted(p.name for p in copied.glob("*.yaml")) == BLUEPRINTS
-    assert len(BLUEPRINTS) == 4
+    assert len(BLUEPRINTS) == 5
     assert not is_onboarded(tmp_path)
 
 

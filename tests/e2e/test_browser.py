@@ -52,8 +52,10 @@ async def wait_for_state(demo: Demo, entity_id: str, state: str, within: float =
         await asyncio.sleep(0.2)
 
 
-async def wait_for_mute_request(demo: Demo, body: dict[str, bool], count: int = 1) -> None:
-    """Until the emulator has seen ``count`` PATCHes with ``body``."""
+async def wait_for_mute_request(
+    demo: Demo, body: dict[str, bool] | dict[str, str], count: int = 1
+) -> None:
+    """Until the emulator has seen ``count`` participant PATCHes with ``body``."""
     deadline = time.monotonic() + 5
     while api_mutes(demo).count(body) < count:
         assert time.monotonic() < deadline, f"the emulator saw {api_mutes(demo)}"
@@ -98,6 +100,38 @@ async def test_the_dashboard_follows_the_call_and_the_mute_control_mutes(
     await demo.emulator.control.complete_wrapup(conversation_id)
     await expect(call).to_contain_text("Idle")
     await settled_screenshot(page, screenshots / "screenshot-idle.png", full_page=True)
+
+
+async def test_the_dashboard_offers_answer_while_ringing_and_hang_up_while_connected(
+    browser: Browser, running_demo: Demo
+) -> None:
+    """What a person can do shows when they can do it; a click on Answer answers."""
+    demo = running_demo
+    [conversation_id] = [c["id"] for c in demo.emulator.control.state()["conversations"]]
+    page = await logged_in_page(browser, demo, f"/{DASHBOARD}")
+    answer = page.locator("hui-tile-card").filter(has_text="Answer")
+    hang_up = page.locator("hui-tile-card").filter(has_text="Hang up")
+    call = page.locator("hui-tile-card").filter(has_text="Call").first
+    await expect(answer).to_be_visible(timeout=15_000)
+    await expect(hang_up).to_have_count(0)
+
+    await answer.click()
+    await wait_for_mute_request(demo, {"state": "connected"})
+    await expect(call).to_contain_text("Connected")
+    await expect(hang_up).to_be_visible()
+    await expect(answer).to_have_count(0)
+    agent = next(
+        p
+        for c in demo.emulator.control.state()["conversations"]
+        if c["id"] == conversation_id
+        for p in c["participants"]
+        if p["purpose"] == "agent"
+    )
+    assert agent["state"] == "connected"
+
+    await hang_up.click()
+    await expect(call).to_contain_text("Wrap-up")
+    await expect(hang_up).to_have_count(0)
 
 
 async def test_a_user_adds_the_integration_through_the_ui(
@@ -169,7 +203,7 @@ async def test_a_ui_automation_the_blueprints_and_the_calls_history_survive_a_re
 ) -> None:
     """From a fresh config: an automation from the toggle-mute blueprint bound to a dashboard
     button, made in the UI; after a restart from the UI it is still there and still mutes, the
-    four blueprints are listed and the call's logbook entries are kept."""
+    five blueprints are listed and the call's logbook entries are kept."""
     demo = running_demo
     await demo.api.websocket({"type": "input_button/create", "name": "Pedal"})
     [conversation_id] = [c["id"] for c in demo.emulator.control.state()["conversations"]]
@@ -194,7 +228,7 @@ async def test_a_ui_automation_the_blueprints_and_the_calls_history_survive_a_re
     await page.goto(f"{demo.ha_url}/config/automation/dashboard")
     await expect(page.get_by_text("Pedal toggles mute")).to_be_visible(timeout=30_000)
     await page.goto(f"{demo.ha_url}/config/blueprint/dashboard")
-    for name in ("toggle mute", "push to talk", "busy light", "pause media"):
+    for name in ("toggle mute", "push to talk", "busy light", "pause media", "pedal that"):
         await expect(page.get_by_text(f"Genesys Cloud agent - {name}")).to_be_visible()
     await page.goto(f"{demo.ha_url}/logbook?entity_id=sensor.jane_agent_call_state")
     logbook = page.locator("ha-logbook")

@@ -35,8 +35,9 @@ from genesys_emulator import Emulator
 
 from ..flood import StallMonitor, ended_call_frames, per_event_costs
 from ..softphone.bench_media import measured_apart
-from .conftest import MUTE, conversation_frame, emulator_muted
+from .conftest import MUTE, conversation_frame, emulator_muted, wait_for
 
+ANSWER = "button.jane_agent_answer"
 RESULTS = Path(__file__).resolve().parents[2] / ".bench" / "results.json"
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 PRESSES = 500
@@ -129,6 +130,39 @@ async def press_to_server(hass: HomeAssistant, emulator: Emulator, entry: Config
             bare=percentile(raw, share),
             overhead=percentile(ours, share) - percentile(raw, share),
         )
+
+
+ANSWERS = 50
+
+
+async def answer_to_server(hass: HomeAssistant, emulator: Emulator, live_call: str) -> None:
+    """Answer button → the emulator's PATCH, and → the press returning confirmed."""
+    await emulator.control.customer_hangup(live_call)
+    await emulator.control.complete_wrapup(live_call)
+    sent: list[float] = []
+    confirmed: list[float] = []
+    for _ in range(ANSWERS):
+        conversation_id = await emulator.control.start_inbound_call()
+        await wait_for(hass, lambda: hass.states.get(ANSWER).state != "unavailable")
+        before = patch_count(emulator)
+        started = time.time()
+        await hass.services.async_call("button", "press", {"entity_id": ANSWER}, blocking=True)
+        confirmed.append((time.time() - started) * 1000)
+        sent.append((recorded_at(emulator, before) - started) * 1000)
+        await emulator.control.customer_hangup(conversation_id)
+        await emulator.control.complete_wrapup(conversation_id)
+    row(
+        "answer press → server PATCH, median",
+        f"{statistics.median(sent):.2f} ms (p95 {percentile(sent, 0.95):.2f} ms)",
+        "one round trip",
+        None,
+    )
+    row(
+        "answer press → confirmed by the event, median",
+        f"{statistics.median(confirmed):.2f} ms (p95 {percentile(confirmed, 0.95):.2f} ms)",
+        "one round trip + one event",
+        None,
+    )
 
 
 async def event_to_state(hass: HomeAssistant, emulator: Emulator, conversation_id: str) -> None:
@@ -390,6 +424,7 @@ async def test_benchmarks(
         lambda: flood(hass, emulator, integration),
         lambda: idle_cost(integration),
         softphone_network,
+        lambda: answer_to_server(hass, emulator, live_call),
     ]
     for step in steps:
         await step()

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Callable
+import logging
 from pathlib import Path
 import shutil
 import time
@@ -15,11 +16,18 @@ from pytest_homeassistant_custom_component.common import async_mock_service
 
 from genesys_emulator import Emulator
 
+from ..audit import call_control_requests
 from .conftest import MUTE, emulator_muted, wait_for
 from .test_entities import CALL_STATE, ON_CALL, REMOTE_MUTE, state_of
 
 BLUEPRINTS = Path(__file__).resolve().parents[2] / "blueprints" / "automation" / "genesys_agent"
 PEDAL = "input_boolean.pedal"
+PEDAL_BUTTON = "input_button.pedal"
+
+
+def pedal_event(kind: str) -> dict[str, Any]:
+    """The trigger of a press of ``kind``, as a Zigbee button's event would be."""
+    return {"trigger": "event", "event_type": "pedal", "event_data": {"press": kind}}
 
 
 async def use_blueprint(hass: HomeAssistant, name: str, inputs: dict[str, Any]) -> None:
@@ -65,6 +73,88 @@ async def test_toggle_mute_from_a_button(
     await wait_for(hass, lambda: not emulator_muted(emulator, live_call))
 
 
+async def test_toggle_mute_outside_a_call_does_nothing_and_logs_nothing(
+    hass: HomeAssistant,
+    integration: ConfigEntry,
+    emulator: Emulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await use_blueprint(
+        hass,
+        "toggle_mute",
+        {"press": [{"trigger": "state", "entity_id": PEDAL, "to": "on"}], "mute_switch": MUTE},
+    )
+    await press(hass, True)
+    await hass.async_block_till_done()
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert call_control_requests(emulator) == []
+
+
+async def test_pedal_does_the_right_thing(
+    hass: HomeAssistant,
+    integration: ConfigEntry,
+    emulator: Emulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Press: answer, then toggle mute; double press: hold/resume; long press: hang up."""
+    assert await async_setup_component(hass, "input_button", {"input_button": {"pedal": {}}})
+    await use_blueprint(
+        hass,
+        "pedal",
+        {
+            "press": [{"trigger": "state", "entity_id": PEDAL_BUTTON}],
+            "double_press": [pedal_event("double")],
+            "long_press": [pedal_event("long")],
+            "call_state": CALL_STATE,
+            "answer_button": "button.jane_agent_answer",
+            "hang_up_button": "button.jane_agent_hang_up",
+            "mute_switch": MUTE,
+            "hold_switch": "switch.jane_agent_hold",
+        },
+    )
+
+    async def pedal(kind: str) -> None:
+        if kind == "press":
+            await hass.services.async_call(
+                "input_button", "press", {"entity_id": PEDAL_BUTTON}, blocking=True
+            )
+        else:
+            hass.bus.async_fire("pedal", {"press": kind})
+        await hass.async_block_till_done()
+
+    # No call: nothing happens, nothing is logged.
+    for kind in ("press", "double", "long"):
+        await pedal(kind)
+    assert call_control_requests(emulator) == []
+
+    conversation_id = await emulator.control.start_inbound_call()
+    await wait_for(hass, lambda: state_of(hass, CALL_STATE) == "ringing")
+    await pedal("press")
+    await wait_for(hass, lambda: state_of(hass, CALL_STATE) == "connected")
+    await pedal("press")
+    await wait_for(hass, lambda: emulator_muted(emulator, conversation_id))
+    await pedal("press")
+    await wait_for(hass, lambda: not emulator_muted(emulator, conversation_id))
+    await pedal("double")
+    await wait_for(hass, lambda: state_of(hass, CALL_STATE) == "on_hold")
+    await pedal("double")
+    await wait_for(hass, lambda: state_of(hass, CALL_STATE) == "connected")
+    await pedal("long")
+    await wait_for(hass, lambda: state_of(hass, CALL_STATE) == "wrap_up")
+    # In wrap-up the pedal has nothing to do.
+    for kind in ("press", "double", "long"):
+        await pedal(kind)
+    assert [r.body for r in call_control_requests(emulator)] == [
+        {"state": "connected"},
+        {"muted": True},
+        {"muted": False},
+        {"held": True},
+        {"held": False},
+        {"state": "disconnected"},
+    ]
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
 async def test_push_to_talk(
     hass: HomeAssistant, integration: ConfigEntry, emulator: Emulator
 ) -> None:
@@ -97,7 +187,12 @@ async def test_busy_light(
     await wait_for(hass, lambda: turned_on[-1].data["rgb_color"] == [255, 0, 0])
     await emulator.control.set_mute(conversation_id, True, by="desktop")
     await wait_for(hass, lambda: turned_on[-1].data["rgb_color"] == [0, 80, 255])
+    await emulator.control.set_hold(conversation_id, True)
+    await wait_for(hass, lambda: turned_on[-1].data["rgb_color"] == [160, 0, 255])
+    await emulator.control.set_hold(conversation_id, False)
+    await wait_for(hass, lambda: turned_on[-1].data["rgb_color"] == [0, 80, 255])
     await emulator.control.customer_hangup(conversation_id)
+    await wait_for(hass, lambda: turned_on[-1].data["rgb_color"] == [0, 200, 80])
     await emulator.control.complete_wrapup(conversation_id)
     await wait_for(hass, lambda: state_of(hass, CALL_STATE) == "idle" and bool(turned_off))
 

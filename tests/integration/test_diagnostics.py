@@ -41,3 +41,4 @@ async def test_diagnostics_redact_tokens_names_and_numbers(
         assert secret not in text
     assert conversation_id in text
     assert diagnostics["session"]["connected"] is True
+    assert diagnostics["session"]["presence_definitions"] > 10

@@ -59,6 +59,8 @@ async def test_one_service_device_with_every_entity(
     assert {entity.entity_id for entity in entities} >= {
         MUTE, CALL_STATE, REMOTE_MUTE, ON_CALL, CALL_EVENT,
         "sensor.jane_agent_presence", "sensor.jane_agent_routing_status",
+        "button.jane_agent_answer", "button.jane_agent_hang_up", "button.jane_agent_skip_wrap_up",
+        "switch.jane_agent_hold", "select.jane_agent_presence", "select.jane_agent_wrap_up_code",
     }  # fmt: skip
     assert all(entity.unique_id.startswith(emulator.demo_agent.id) for entity in entities)
     assert state_of(hass, CALL_STATE) == "idle"

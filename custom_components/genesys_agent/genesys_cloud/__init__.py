@@ -1,4 +1,4 @@
-"""An async Genesys Cloud client for one agent: REST, notifications, and their mute.
+"""An async Genesys Cloud client for one agent: REST, notifications, and their call control.
 
 Self-contained (aiohttp and the standard library only), so it can be published on its own.
 """
@@ -7,8 +7,10 @@ from .auth import AbstractAuth
 from .client import GenesysClient
 from .environments import REGIONS, Environment, custom_environment
 from .exceptions import (
+    CommandRefusal,
     GenesysAuthError,
     GenesysCallNotConnectedError,
+    GenesysCommandNotAllowedError,
     GenesysCommandNotConfirmedError,
     GenesysConnectionError,
     GenesysError,
@@ -30,9 +32,11 @@ from .models import (
     ChannelTopic,
     MuteSource,
     Participant,
+    PresenceDefinition,
     PresenceState,
     RoutingState,
     Station,
+    WrapupCode,
 )
 from .session import CALLS_TOPIC, PRESENCE_TOPIC, ROUTING_STATUS_TOPIC, AgentSession
 from .state import AgentState, CallEvent, CallEventType, derive_agent_state, diff_call_events
@@ -54,10 +58,12 @@ __all__ = [
     "CallState",
     "Channel",
     "ChannelTopic",
+    "CommandRefusal",
     "Environment",
     "GenesysAuthError",
     "GenesysCallNotConnectedError",
     "GenesysClient",
+    "GenesysCommandNotAllowedError",
     "GenesysCommandNotConfirmedError",
     "GenesysConnectionError",
     "GenesysError",
@@ -71,10 +77,12 @@ __all__ = [
     "GenesysSubscriptionError",
     "MuteSource",
     "Participant",
+    "PresenceDefinition",
     "PresenceState",
     "RoutingState",
     "SessionSnapshot",
     "Station",
+    "WrapupCode",
     "custom_environment",
     "derive_agent_state",
     "diff_call_events",

@@ -12,8 +12,10 @@ from aiohttp import ClientError, ClientResponse, ClientResponseError, ClientSess
 from .auth import AbstractAuth
 from .environments import Environment
 from .exceptions import (
+    CommandRefusal,
     GenesysAuthError,
     GenesysCallNotConnectedError,
+    GenesysCommandNotAllowedError,
     GenesysConnectionError,
     GenesysError,
     GenesysForbiddenError,
@@ -29,10 +31,14 @@ from .models import (
     Channel,
     ChannelTopic,
     Json,
+    PresenceDefinition,
     PresenceState,
     RoutingState,
     Station,
+    WrapupCode,
+    parse_entities,
     parse_presence,
+    parse_presence_definition_id,
     parse_routing_status,
 )
 
@@ -40,8 +46,17 @@ _LOGGER = logging.getLogger(__package__)
 
 # Genesys' own bodies are small; anything bigger is refused before it is parsed.
 MAX_BODY_BYTES = 1 << 20
+# Listings are read in pages this big, and no further than this many pages.
+PAGE_SIZE = 100
+MAX_PAGES = 10
 # The official SDKs' wait when a 429 names none.
 DEFAULT_RETRY_AFTER = 3.0
+# Genesys' refusals of a call-control request in the call's current state.
+_REFUSALS: Mapping[str, CommandRefusal] = {
+    "conversation.error.hold.alerting": CommandRefusal.NOT_CONNECTED,
+    "conversation.error.wrapup.code.required": CommandRefusal.WRAP_UP_CODE_REQUIRED,
+    "conversation.error.wrapup.cannot.skip": CommandRefusal.WRAP_UP_CANNOT_BE_SKIPPED,
+}
 _STATUS_ERRORS: Mapping[int, type[GenesysError]] = {
     401: GenesysAuthError,
     403: GenesysForbiddenError,
@@ -175,11 +190,7 @@ class GenesysClient:
 
     async def async_set_mute(self, conversation_id: str, participant_id: str, muted: bool) -> None:
         """Set a participant's server-side mute; Genesys answers 202 and confirms by event."""
-        await self._request(
-            "PATCH",
-            f"/api/v2/conversations/calls/{conversation_id}/participants/{participant_id}",
-            body={"muted": muted},
-        )
+        await self._patch_participant(conversation_id, participant_id, {"muted": muted})
 
     async def async_get_presence(self, user_id: str) -> PresenceState | None:
         """A user's Genesys Cloud presence."""
@@ -239,6 +250,104 @@ class GenesysClient:
             raise GenesysResponseError("the subscription listing has no entities")
         return [ChannelTopic.from_json(entity) for entity in entities]
 
+    # ------------------------------------------------------------------ call control
+
+    async def _patch_participant(
+        self, conversation_id: str, participant_id: str, body: Mapping[str, Json]
+    ) -> None:
+        """A ``MediaParticipantRequest``: 202, no body; the change arrives as an event."""
+        await self._request(
+            "PATCH",
+            f"/api/v2/conversations/calls/{conversation_id}/participants/{participant_id}",
+            body=dict(body),
+        )
+
+    async def async_disconnect(self, conversation_id: str, participant_id: str) -> None:
+        """Hang up a leg, or decline it while it rings."""
+        await self._patch_participant(conversation_id, participant_id, {"state": "disconnected"})
+
+    async def async_send_to_voicemail(self, conversation_id: str, participant_id: str) -> None:
+        """Decline a direct call as Genesys' WebRTC SDK does: the caller reaches voicemail."""
+        await self._request(
+            "POST",
+            f"/api/v2/conversations/calls/{conversation_id}/participants/{participant_id}/replace",
+            body={"voicemail": True},
+        )
+
+    async def async_set_held(self, conversation_id: str, participant_id: str, held: bool) -> None:
+        """Hold or resume a connected leg."""
+        await self._patch_participant(conversation_id, participant_id, {"held": held})
+
+    async def async_submit_wrapup(
+        self, conversation_id: str, participant_id: str, code_id: str
+    ) -> None:
+        """Finish wrap-up with one of the queue's codes (``WrapupInput.code`` is its id)."""
+        await self._patch_participant(
+            conversation_id, participant_id, {"wrapup": {"code": code_id}}
+        )
+
+    async def async_skip_wrapup(self, conversation_id: str, participant_id: str) -> None:
+        """Skip an optional wrap-up."""
+        await self._patch_participant(conversation_id, participant_id, {"wrapupSkipped": True})
+
+    async def async_get_queue_wrapup_codes(self, queue_id: str) -> list[WrapupCode]:
+        """Every wrap-up code of a queue, page by page (at most ``MAX_PAGES`` pages)."""
+        codes: list[WrapupCode] = []
+        for page in range(1, MAX_PAGES + 1):
+            body = await self._request(
+                "GET",
+                f"/api/v2/routing/queues/{queue_id}/wrapupcodes",
+                params={"pageSize": str(PAGE_SIZE), "pageNumber": str(page)},
+            )
+            codes += [WrapupCode.from_json(e) for e in parse_entities(body, "wrap-up codes")]
+            if page >= _page_count(body):
+                break
+        return codes
+
+    async def async_get_participant_wrapup_codes(
+        self, conversation_id: str, participant_id: str
+    ) -> list[WrapupCode]:
+        """The wrap-up codes Genesys offers one leg (a list, as the agent desktop reads it)."""
+        body = await self._request(
+            "GET",
+            f"/api/v2/conversations/calls/{conversation_id}/participants/{participant_id}"
+            "/wrapupcodes",
+        )
+        if not isinstance(body, list):
+            raise GenesysResponseError("the wrap-up codes are not a list")
+        return [WrapupCode.from_json(code) for code in body]
+
+    # ------------------------------------------------------------------ presence
+
+    async def async_get_presence_definitions(self) -> list[PresenceDefinition]:
+        """The org's active presence definitions, system and secondary, with every label."""
+        body = await self._request(
+            "GET",
+            "/api/v2/presence/definitions",
+            params={"deactivated": "FALSE", "localeCode": "ALL"},
+        )
+        return [PresenceDefinition.from_json(e) for e in parse_entities(body, "presences")]
+
+    async def async_set_presence(self, user_id: str, definition_id: str) -> None:
+        """Set a user's Genesys Cloud presence; the presence event confirms it."""
+        await self._request(
+            "PATCH",
+            f"/api/v2/users/{user_id}/presences/purecloud",
+            body={"presenceDefinition": {"id": definition_id}},
+        )
+
+    async def async_get_presence_and_definition(
+        self, user_id: str
+    ) -> tuple[PresenceState | None, str | None]:
+        """A user's system presence and the id of the presence definition they are in."""
+        body = await self._request("GET", f"/api/v2/users/{user_id}/presences/purecloud")
+        return parse_presence(body), parse_presence_definition_id(body)
+
+
+def _page_count(body: Json) -> int:
+    count = body.get("pageCount") if isinstance(body, dict) else None
+    return count if isinstance(count, int) else 1
+
 
 async def _read(response: ClientResponse) -> Json:
     """The body as JSON, or the typed error Genesys' status and error body stand for."""
@@ -287,6 +396,8 @@ def _error(response: ClientResponse, raw: bytearray) -> GenesysError:
         return GenesysRateLimitError(message, retry_after=_retry_after(response), **details)
     if code == "conversation.error.call.disconnected":
         return GenesysCallNotConnectedError(message, **details)
+    if (refusal := _REFUSALS.get(code or "")) is not None:
+        return GenesysCommandNotAllowedError(refusal, message, **details)
     if status >= 500:
         return GenesysServerError(message, **details)
     return _STATUS_ERRORS.get(status, GenesysError)(message, **details)

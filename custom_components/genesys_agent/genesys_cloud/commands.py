@@ -1,5 +1,7 @@
 """Commands: one serialize-send-confirm-read-back path that every change of the agent's call takes.
 
+The commands themselves (mute, answer, hold...) are in ``call_commands.py``.
+
 A command says only what it sends and which state confirms it (``PreparedCommand``). The runner
 does the rest, once for all of them: commands run one at a time; a later command of the same kind
 supersedes one still waiting for its turn (the last press wins); a 429 with a short wait is
@@ -28,8 +30,6 @@ from .exceptions import (
     GenesysCommandNotConfirmedError,
     GenesysConnectionError,
     GenesysError,
-    GenesysMuteNotConfirmedError,
-    GenesysNoActiveCallError,
     GenesysRateLimitError,
     GenesysResponseError,
     GenesysServerError,
@@ -46,21 +46,26 @@ MAX_RATE_LIMIT_WAIT = 5.0
 _MAYBE_APPLIED = (GenesysServerError, GenesysConnectionError, GenesysResponseError)
 
 
-@dataclass(frozen=True, slots=True)
+def _never(snapshot: SessionSnapshot) -> bool:
+    return False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PreparedCommand:
     """One command bound to the state it was accepted in."""
 
     send: Callable[[], Awaitable[None]]
-    # The state that shows the command took.
+    # The state that shows the command took. It may look at a leg that is no longer the
+    # followed one (a hung-up call is followed by the next): see ``SessionSnapshot.leg``.
     confirmed: SnapshotPredicate
-    # The command's target is gone (e.g. the call ended): waiting is pointless.
-    lost: SnapshotPredicate
     # Re-reads the truth through REST (into the tracker) when no event confirmed the command.
     read_back: Callable[[], Awaitable[None]]
-    # What to raise when neither an event nor the read-back showed the change, or when the
-    # target is gone.
+    # What to raise when neither an event nor the read-back showed the change.
     not_confirmed: Callable[[float], GenesysCommandNotConfirmedError]
-    lost_error: Callable[[], GenesysError]
+    # The command's target is gone (e.g. the call ended): waiting is pointless. Never, for a
+    # command whose target cannot go (presence) or whose going is the confirmation (hang-up).
+    lost: SnapshotPredicate = _never
+    lost_error: Callable[[], GenesysError] = lambda: GenesysError("The command's target is gone")
     # The mute change this command makes, (participant id, muted), so it is attributed to us.
     expected_mute: tuple[str, bool] | None = None
 
@@ -193,36 +198,3 @@ class CommandRunner:
         except GenesysError as err:
             _LOGGER.debug("The read-back failed: %s", type(err).__name__)
         return seen.is_set()
-
-
-def mute_command(client: GenesysClient, tracker: StateTracker, muted: bool) -> CommandFactory:
-    """Mute or unmute the agent's own leg of the followed call."""
-
-    def prepare(snapshot: SessionSnapshot) -> PreparedCommand | None:
-        state = snapshot.agent_state
-        if not state.can_mute:
-            raise GenesysNoActiveCallError("There is no connected call to mute")
-        if state.muted == muted:
-            return None
-        conversation_id, participant_id = state.conversation_id, state.participant_id
-        assert conversation_id is not None
-        assert participant_id is not None
-
-        async def read_back() -> None:
-            tracker.apply_conversation(await client.async_get_call(conversation_id))
-
-        return PreparedCommand(
-            send=lambda: client.async_set_mute(conversation_id, participant_id, muted),
-            confirmed=lambda s: (
-                s.agent_state.participant_id == participant_id and s.agent_state.muted == muted
-            ),
-            lost=lambda s: s.agent_state.participant_id != participant_id,
-            read_back=read_back,
-            not_confirmed=lambda timeout: GenesysMuteNotConfirmedError(
-                f"Genesys did not confirm the mute within {timeout:g} s"
-            ),
-            lost_error=lambda: GenesysNoActiveCallError("The call ended before the mute took"),
-            expected_mute=(participant_id, muted),
-        )
-
-    return prepare

@@ -3,6 +3,8 @@
 Messages carry Genesys' own text and error code, never a token.
 """
 
+from enum import StrEnum
+
 
 class GenesysError(Exception):
     """A Genesys Cloud request or session failed."""
@@ -81,6 +83,41 @@ class GenesysCommandNotConfirmedError(GenesysError):
 
 class GenesysMuteNotConfirmedError(GenesysCommandNotConfirmedError):
     """Genesys accepted a mute but no event confirmed it in time."""
+
+
+class CommandRefusal(StrEnum):
+    """Why a command cannot act on the agent's call or presence as it is now."""
+
+    NOT_RINGING = "not_ringing"
+    NOT_CONNECTED = "not_connected"
+    NOT_IN_WRAP_UP = "not_in_wrap_up"
+    WRAP_UP_CANNOT_BE_SKIPPED = "wrap_up_cannot_be_skipped"
+    WRAP_UP_CODE_REQUIRED = "wrap_up_code_required"
+    UNKNOWN_WRAP_UP_CODE = "unknown_wrap_up_code"
+    UNKNOWN_PRESENCE = "unknown_presence"
+
+
+class GenesysCommandNotAllowedError(GenesysError):
+    """The call (or presence) is not in a state that allows the command; ``reason`` says why.
+
+    Raised before anything is sent when the known state forbids the command, and for Genesys'
+    own refusals of the same kind (e.g. ``conversation.error.hold.alerting``).
+    """
+
+    def __init__(
+        self,
+        reason: CommandRefusal,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Keep the reason, for a message the user can read."""
+        super().__init__(
+            message or reason.value, code=code, status=status, correlation_id=correlation_id
+        )
+        self.reason = reason
 
 
 class GenesysMediaError(GenesysError):

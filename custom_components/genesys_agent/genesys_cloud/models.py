@@ -148,6 +148,8 @@ class Participant:
     end_time: datetime | None
     wrapup_required: bool
     wrapup_done: bool
+    # "mandatory": wrap-up cannot be skipped; "optional", "agentRequested", "timeout"...
+    wrapup_prompt: str | None = None
 
     @classmethod
     def from_json(cls, value: Json) -> Participant:
@@ -174,6 +176,7 @@ class Participant:
             end_time=_time(data, "endTime"),
             wrapup_required=_bool(data, "wrapupRequired"),
             wrapup_done=data.get("wrapup") is not None or _bool(data, "wrapupSkipped"),
+            wrapup_prompt=_optional_str(data, "wrapupPrompt"),
         )
 
     @property
@@ -288,6 +291,8 @@ class Agent:
     station: Station | None
     presence: PresenceState | None
     routing_status: RoutingState | None
+    # The org presence definition the agent is in (a secondary presence has its own).
+    presence_definition_id: str | None = None
     # The user's XMPP address on the streaming service (``chat.jabberId``).
     jabber_id: str | None = field(default=None, repr=False)
 
@@ -316,6 +321,9 @@ class Agent:
             station=station,
             presence=parse_presence(presence) if presence is not None else None,
             routing_status=parse_routing_status(routing) if routing is not None else None,
+            presence_definition_id=(
+                parse_presence_definition_id(presence) if presence is not None else None
+            ),
             jabber_id=_optional_str(chat, "jabberId"),
         )
 
@@ -325,6 +333,13 @@ def parse_presence(value: Json) -> PresenceState | None:
     data = _object(value, "presence")
     definition = _object(data.get("presenceDefinition", {}), "presenceDefinition")
     return _enum(PresenceState, _optional_str(definition, "systemPresence"))
+
+
+def parse_presence_definition_id(value: Json) -> str | None:
+    """The id of the presence definition in a ``UserPresence`` or its event twin."""
+    data = _object(value, "presence")
+    definition = _object(data.get("presenceDefinition", {}), "presenceDefinition")
+    return _optional_str(definition, "id")
 
 
 def parse_routing_status(value: Json) -> RoutingState | None:
@@ -395,3 +410,75 @@ class Notification:
             topic=_str(data, "topicName"),
             body=_object(data.get("eventBody", {}), "eventBody"),
         )
+
+
+def _system_presence(text: str | None) -> PresenceState | None:
+    """A system presence however Genesys spells it: "On Queue" (older APIs) or "OnQueue"."""
+    if text is None:
+        return None
+    squashed = text.replace(" ", "").replace("_", "").lower()
+    return next((p for p in PresenceState if p.value.replace("_", "") == squashed), None)
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceDefinition:
+    """One of the org's presences (``OrganizationPresenceDefinition``).
+
+    A primary (``type: System``) definition stands for a system presence itself; a secondary
+    (``type: User``) one is an org-defined presence under a system presence, known by its
+    labels (locale -> text).
+    """
+
+    id: str
+    system_presence: PresenceState | None
+    labels: Mapping[str, str]
+    secondary: bool
+    deactivated: bool
+
+    @classmethod
+    def from_json(cls, value: Json) -> PresenceDefinition:
+        """Parse an entry of ``GET /api/v2/presence/definitions``."""
+        data = _object(value, "presence definition")
+        labels = _object(data.get("languageLabels") or {}, "languageLabels")
+        return cls(
+            id=_str(data, "id"),
+            system_presence=_system_presence(_optional_str(data, "systemPresence")),
+            labels={
+                locale: text
+                for locale, text in labels.items()
+                if isinstance(locale, str) and isinstance(text, str) and text
+            },
+            secondary=_optional_str(data, "type") == "User",
+            deactivated=_bool(data, "deactivated"),
+        )
+
+    def label(self, language: str) -> str | None:
+        """The label in ``language`` ("de", "en-GB"...), else in US English, else any."""
+        wanted = language.replace("-", "_").lower()
+        by_locale = {locale.lower(): text for locale, text in self.labels.items()}
+        for locale in (wanted, wanted.split("_")[0], "en_us", "en"):
+            if locale in by_locale:
+                return by_locale[locale]
+        return next(iter(self.labels.values()), None)
+
+
+@dataclass(frozen=True, slots=True)
+class WrapupCode:
+    """A wrap-up code an agent may give a call of a queue (``WrapupCode``)."""
+
+    id: str
+    name: str
+
+    @classmethod
+    def from_json(cls, value: Json) -> WrapupCode:
+        """Parse an entry of ``GET /api/v2/routing/queues/{queueId}/wrapupcodes``."""
+        data = _object(value, "wrapup code")
+        return cls(id=_str(data, "id"), name=_str(data, "name"))
+
+
+def parse_entities(value: Json, what: str) -> list[Json]:
+    """The ``entities`` of a listing."""
+    entities = _object(value, what).get("entities", [])
+    if not isinstance(entities, list):
+        raise GenesysResponseError(f"{what} has no entities list")
+    return entities

@@ -11,10 +11,17 @@ from dataclasses import replace
 import logging
 import time
 
+from . import call_commands
+from .call_commands import LegCommand, leg_command, presence_command
 from .client import GenesysClient
-from .commands import MUTE, CommandRunner, mute_command
-from .exceptions import GenesysAuthError, GenesysError, GenesysSubscriptionError
-from .models import Agent, ChannelTopic
+from .commands import MUTE, CommandRunner
+from .exceptions import (
+    GenesysAuthError,
+    GenesysError,
+    GenesysForbiddenError,
+    GenesysSubscriptionError,
+)
+from .models import Agent, ChannelTopic, PresenceDefinition, WrapupCode
 from .notifications import NotificationStream
 from .reconnect import ReconnectPacer
 from .tracker import SessionSnapshot, SnapshotListener, StateTracker
@@ -32,7 +39,7 @@ TOKEN_REFRESH_MARGIN = 60.0
 
 
 class AgentSession:
-    """One agent's live view of Genesys Cloud, and the only way to change their mute."""
+    """One agent's live view of Genesys Cloud, and the only way to change their call."""
 
     def __init__(
         self,
@@ -56,6 +63,9 @@ class AgentSession:
         self._stream: NotificationStream | None = None
         self._task: asyncio.Task[None] | None = None
         self._token_keeper: asyncio.Task[None] | None = None
+        # Read on first use, forgotten on every (re)connect: they may have changed meanwhile.
+        self._presence_definitions: tuple[PresenceDefinition, ...] | None = None
+        self._wrapup_codes: dict[str, tuple[WrapupCode, ...]] = {}
 
     @property
     def snapshot(self) -> SessionSnapshot:
@@ -100,6 +110,8 @@ class AgentSession:
     async def _connect(self, *, fresh_channel: bool = False) -> None:
         """A socket first, then the REST resync, so nothing falls between the two."""
         assert self._stream is not None
+        self._presence_definitions = None
+        self._wrapup_codes.clear()
         await self._stream.async_open(fresh_channel=fresh_channel)
         rejected = tuple(
             replace(topic, id=topic.id.removeprefix(self.tracker.topic_prefix))
@@ -229,4 +241,70 @@ class AgentSession:
         only the last of them is sent. A press superseded by a later one returns without error
         once the one in flight is done.
         """
-        await self.commands.run(MUTE, mute_command(self.client, self.tracker, muted))
+        await self._run_on_leg(MUTE, call_commands.mute(self.client, muted))
+
+    async def async_answer(self) -> None:
+        """Answer the ringing call."""
+        await self._run_on_leg("answer", call_commands.answer(self.client))
+
+    async def async_decline(self) -> None:
+        """Decline the ringing call (a direct call goes to voicemail)."""
+        await self._run_on_leg("decline", call_commands.decline(self.client))
+
+    async def async_hang_up(self) -> None:
+        """Hang up the connected, held or dialing call."""
+        await self._run_on_leg("hang_up", call_commands.hang_up(self.client))
+
+    async def async_set_held(self, held: bool) -> None:
+        """Hold or resume the connected call; the last of rapid presses wins, as for mute."""
+        await self._run_on_leg("hold", call_commands.hold(self.client, held))
+
+    async def async_skip_wrapup(self) -> None:
+        """Skip the wrap-up of the call just ended, where the queue allows it."""
+        await self._run_on_leg("wrapup", call_commands.skip_wrapup(self.client))
+
+    async def async_submit_wrapup(self, code_id: str) -> None:
+        """Finish the wrap-up of the call just ended with one of its queue's codes."""
+        leg = self.snapshot.agent_leg
+        codes = self._wrapup_codes.get(leg.queue_id) if leg and leg.queue_id else None
+        await self._run_on_leg("wrapup", call_commands.submit_wrapup(self.client, code_id, codes))
+
+    async def _run_on_leg(self, kind: str, command: LegCommand) -> None:
+        await self.commands.run(kind, leg_command(self.client, self.tracker, command))
+
+    async def async_set_presence(self, definition_id: str) -> None:
+        """Set the agent's presence to one of the org's definitions."""
+        definitions = self._presence_definitions
+        known = {d.id for d in definitions} if definitions is not None else None
+        await self.commands.run(
+            "presence", presence_command(self.client, self.tracker, definition_id, known)
+        )
+
+    # ------------------------------------------------------------------ reads
+
+    async def async_get_presence_definitions(self) -> tuple[PresenceDefinition, ...]:
+        """The org's active presence definitions (read once per connection)."""
+        if self._presence_definitions is None:
+            self._presence_definitions = tuple(await self.client.async_get_presence_definitions())
+        return self._presence_definitions
+
+    async def async_get_wrapup_codes(self, queue_id: str) -> tuple[WrapupCode, ...]:
+        """A queue's wrap-up codes (read once per connection).
+
+        A role that may not read the queue (403) gets the codes Genesys offers the agent's own
+        leg of that queue's call instead, as the agent desktop reads them.
+        """
+        if queue_id not in self._wrapup_codes:
+            try:
+                codes = await self.client.async_get_queue_wrapup_codes(queue_id)
+            except GenesysForbiddenError:
+                snapshot = self.snapshot
+                leg = snapshot.agent_leg
+                conversation_id = snapshot.agent_state.conversation_id
+                if leg is None or leg.queue_id != queue_id or conversation_id is None:
+                    raise
+                codes = await self.client.async_get_participant_wrapup_codes(
+                    conversation_id, leg.id
+                )
+            self._wrapup_codes[queue_id] = tuple(codes)
+        return self._wrapup_codes[queue_id]

@@ -42,6 +42,7 @@ from .models import (
     PresenceState,
     RoutingState,
     parse_presence,
+    parse_presence_definition_id,
     parse_routing_status,
 )
 from .state import (
@@ -88,6 +89,21 @@ class SessionSnapshot:
     def permits(self, topic: str) -> bool:
         """Whether Genesys sends the agent's ``topic`` (``presence``, ``conversations.calls``…)."""
         return all(rejected.id != topic for rejected in self.rejected_topics)
+
+    # The org presence definition the agent is in (``presence`` is its system presence).
+    presence_definition_id: str | None = None
+
+    def leg(self, conversation_id: str | None, participant_id: str | None) -> Participant | None:
+        """One leg of a known conversation (None once the conversation is over or unknown)."""
+        conversation = self.conversations.get(conversation_id or "")
+        if conversation is None:
+            return None
+        return next((p for p in conversation.participants if p.id == participant_id), None)
+
+    @property
+    def agent_leg(self) -> Participant | None:
+        """The agent's own leg of the followed call."""
+        return self.leg(self.agent_state.conversation_id, self.agent_state.participant_id)
 
 
 type SnapshotListener = Callable[[SessionSnapshot], None]
@@ -178,6 +194,7 @@ class StateTracker:
             conversations,
             agent=agent,
             presence=agent.presence,
+            presence_definition_id=agent.presence_definition_id,
             routing_status=agent.routing_status,
             connected=True,
             auth_failed=False,
@@ -219,8 +236,12 @@ class StateTracker:
                     self._store(conversation, truth=False)
                 case "presence":
                     presence = parse_presence(notification.body)
-                    if presence != snapshot.presence:
-                        self.publish(presence=presence)
+                    definition_id = parse_presence_definition_id(notification.body)
+                    if (presence, definition_id) != (
+                        snapshot.presence,
+                        snapshot.presence_definition_id,
+                    ):
+                        self.publish(presence=presence, presence_definition_id=definition_id)
                 case "routingStatus":
                     routing_status = parse_routing_status(notification.body)
                     if routing_status != snapshot.routing_status:
