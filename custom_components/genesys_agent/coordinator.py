@@ -170,8 +170,10 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
         )
 
     async def async_answer(self) -> None:
-        """Answer the ringing call."""
-        await self._async_command(self.session.async_answer(), CONVERSATIONS_SCOPE)
+        """Answer the ringing call (on this host's softphone, when it is the agent's phone)."""
+        await self._async_command(
+            (self.softphone or self.session).async_answer(), CONVERSATIONS_SCOPE
+        )
 
     async def async_decline(self) -> None:
         """Decline the ringing call."""

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON, STATE_ON
@@ -33,6 +34,7 @@ from ..softphone.helpers import AUDIBLE_DBFS
 from .conftest import MUTE, emulator_muted, wait_for
 
 MEDIA = "sensor.jane_agent_softphone_media"
+ANSWER = "button.jane_agent_answer"
 SOFTPHONE_ON = {
     "softphone": True,
     "softphone_capture": "tone",
@@ -295,3 +297,26 @@ async def test_a_restart_mid_call_shows_the_call_elsewhere_until_genesys_reinvit
     heard = peer.frames_received
     await wait_for(hass, lambda: peer.frames_received > heard + 10, 10)
     assert peer.frames[-1].dbfs > AUDIBLE_DBFS
+
+
+async def test_the_answer_button_takes_a_ringing_call_on_this_phone(
+    hass: HomeAssistant, config_entry: ConfigEntry, webrtc_emulator: Emulator
+) -> None:
+    """Manual answering: the call rings; the dashboard's answer button makes HA the phone."""
+    manual = SOFTPHONE_ON | {"softphone_answer": "manual"}
+    async for entry in set_up(hass, config_entry, manual):
+        conversation_id = await webrtc_emulator.control.start_inbound_call()
+        await wait_for(hass, lambda: hass.states.get(ANSWER).state == "unknown")  # type: ignore[union-attr]
+        assert hass.states.get(MEDIA).state == "idle"  # type: ignore[union-attr]
+
+        await hass.services.async_call(
+            BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: ANSWER}, blocking=True
+        )
+
+        await wait_for(hass, lambda: hass.states.get(MEDIA).state == "connected", 15)  # type: ignore[union-attr]
+        peer = webrtc_emulator.media_peer_of(conversation_id)
+        assert peer is not None
+        await wait_for(hass, lambda p=peer: bool(p.frames) and p.frames[-1].dbfs > AUDIBLE_DBFS)
+        state = entry.runtime_data.data.agent_state
+        assert state.conversation_id == conversation_id
+        assert state.call_state == "connected"

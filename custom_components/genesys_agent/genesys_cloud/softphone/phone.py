@@ -472,11 +472,11 @@ class Softphone:
         return self.persistent and self._call is not None and self._state is MediaState.CONNECTED
 
     async def _answer_by_rest(self, conversation_id: str) -> None:
-        state = self._session.snapshot.agent_state
-        if state.conversation_id != conversation_id or state.participant_id is None:
+        """A later call on the persistent connection: the session's answer command, confirmed."""
+        if self._session.snapshot.agent_state.conversation_id != conversation_id:
             raise GenesysNoActiveCallError("The call stopped ringing")
         self._answered_by_rest = conversation_id
-        await self._session.client.async_answer(conversation_id, state.participant_id)
+        await self._session.async_answer()
 
     async def _answer_by_rest_quietly(self, conversation_id: str) -> None:
         try:
