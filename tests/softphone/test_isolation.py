@@ -12,8 +12,9 @@ from .helpers import run_python
 IMPORT_EVERYTHING_BUT_MEDIA = """
 import importlib, pkgutil, sys
 import custom_components.genesys_agent as integration
+media = {"media", "jitter_buffer"}  # aiortc's modules: the softphone's media imports them when on
 names = [f"custom_components.genesys_agent.{m.name}" for m in pkgutil.walk_packages(
-    integration.__path__) if m.name.split(".")[-1] != "media"]
+    integration.__path__) if m.name.split(".")[-1] not in media]
 for name in names:
     importlib.import_module(name)
 print(len(names), *sorted(m for m in ("aiortc", "av", "aioice") if m in sys.modules))

@@ -20,6 +20,8 @@ Choices where the reference is silent or aiortc differs from a browser:
   ``offer_restarts_ice``) first and answers a re-invite with a new ``AiortcMediaSession``.
 - Remote candidates must be IP addresses: a hostname (an mDNS ``.local`` name, which Genesys'
   media servers do not use) is dropped rather than resolved by multicast on the user's network.
+- aiortc's audio jitter buffer stops playing for about 16 frames after each lost packet; the
+  receiver gets ``jitter_buffer.LossTolerantJitterBuffer`` instead, which costs a frame a loss.
 - The incoming track is always read (to an ALSA output or drained): an unread track grows
   memory by about 1 MB/s.
 - PyAV's bundled libasound looks for its configuration at a build-time path; ``ALSA_CONFIG_DIR``
@@ -59,6 +61,7 @@ from av.frame import Frame
 from av.packet import Packet
 
 from ..exceptions import GenesysAudioDeviceError, GenesysMediaError
+from .jitter_buffer import LossTolerantJitterBuffer, install_loss_tolerant_buffer
 from .models import AudioSource, IceServer, SourceKind
 
 _LOGGER = logging.getLogger(__name__)
@@ -106,6 +109,9 @@ class MediaStats:
     muted: bool
     # The nominated local candidate's type: "host", "srflx" or "relay" (through TURN).
     path: str | None = None
+    # Incoming packets the jitter buffer gave up waiting for (lost), or dropped for coming late.
+    packets_given_up: int = 0
+    packets_late: int = 0
 
 
 def ensure_alsa_config() -> None:
@@ -316,6 +322,7 @@ class AiortcMediaSession:
         self._gate: MuteGate | None = None
         self._playback: AlsaPlayback | None = None
         self._playing: asyncio.Task[None] | None = None
+        self._jitter_buffer: LossTolerantJitterBuffer | None = None
         self._muted = False
         self._remote_offer: str | None = None
         self._early_candidates: deque[tuple[str, str | None, int | None]] = deque(
@@ -343,6 +350,9 @@ class AiortcMediaSession:
         try:
             offer = RTCSessionDescription(sdp=_ip_candidates_only(offer_sdp), type="offer")
             await pc.setRemoteDescription(offer)
+            # The gate's transceiver, which the offer's audio m-line took.
+            receiver = pc.getTransceivers()[0].receiver
+            self._jitter_buffer = install_loss_tolerant_buffer(receiver)
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as err:
             # The offer comes off the wire, and aiortc meets a malformed one with whatever its
@@ -404,6 +414,7 @@ class AiortcMediaSession:
             self._playback.close()
             self._playback = None
         self._remote_offer = None
+        self._jitter_buffer = None
         self._early_candidates.clear()
 
     # ------------------------------------------------------------------ the call
@@ -419,6 +430,11 @@ class AiortcMediaSession:
         return None if self._gate is None else self._gate.set_muted(muted)
 
     @property
+    def peer_connection(self) -> RTCPeerConnection | None:
+        """The live connection (the same one across renegotiations)."""
+        return self._pc
+
+    @property
     def last_transition(self) -> GateTransition | None:
         """The gate's latest mute or unmute, timed (for a benchmark that did not call it)."""
         return None if self._gate is None else self._gate.last_transition
@@ -427,6 +443,7 @@ class AiortcMediaSession:
         """ICE state, codec, packets each way, the source; no addresses."""
         sent = received = 0
         codec = None
+        jitter = self._jitter_buffer
         ice_state = "closed"
         if self._pc is not None:
             ice_state = self._pc.iceConnectionState
@@ -446,6 +463,8 @@ class AiortcMediaSession:
             frames_played=self.frames_played,
             source=self.source.describe(),
             muted=self._muted,
+            packets_given_up=0 if jitter is None else jitter.counts.skipped,
+            packets_late=0 if jitter is None else jitter.counts.late,
         )
 
     def _selected_path(self) -> str | None:

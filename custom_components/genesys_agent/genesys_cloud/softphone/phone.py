@@ -331,6 +331,8 @@ class Softphone:
             "ice_path": stats.path if stats else None,
             "packets_sent": stats.packets_sent if stats else 0,
             "packets_received": stats.packets_received if stats else 0,
+            "packets_given_up": stats.packets_given_up if stats else 0,
+            "packets_late": stats.packets_late if stats else 0,
             "source": self.options.source.describe(),
             "playback": "alsa" if self.options.output_device else "drained",
             "last_error": type(self.last_error).__name__ if self.last_error else None,
