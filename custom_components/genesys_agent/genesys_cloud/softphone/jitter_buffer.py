@@ -1,9 +1,11 @@
 """The softphone's audio jitter buffer: it plays on past a lost packet instead of stalling.
 
 aiortc 1.16's ``RTCRtpReceiver`` gives audio ``JitterBuffer(capacity=16, prefetch=4)``, which
-releases a frame only while every packet from it to four packets later is present. After one lost
-packet it releases nothing until a packet 16 sequence numbers on arrives, and then it discards the
-~15 packets it buffered meanwhile: one lost packet costs about 16 frames (320 ms) of the call.
+releases a frame only while it and the four packets after it are all present. After one lost
+packet it releases nothing until the packets behind the gap fill its whole window; from then on it
+stays full (each frame waits behind 14 packets, 280 ms, for the rest of the call), and every packet
+that jitter brings early pushes unplayed packets out of it. Under 5 % loss and 20 ± 30 ms jitter it
+leaves four to six times as many frames unplayed as the network lost (the tests measure it).
 Upstream knows it: aiortc/aiortc#543 ("Audio Jitter Buffer": after a loss the buffer stays full,
 closed unresolved as stale) and aiortc/aiortc#1418 (an open rewrite for the same stall in video).
 
