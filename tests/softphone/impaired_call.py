@@ -100,6 +100,7 @@ def mute_figures(
         "muted_frames_expected": u - k,
         "muted_frames_received": len(muted),
         "frames_to_audible_after_unmute": first_audible.index - u,
+        "first_decoded_offsets_after_unmute": [f.index - u for f in decoded if f.index >= u][:3],
         "ms_to_audible_after_unmute": round(
             (first_audible.arrival - unmute.commanded_at) * 1000, 1
         ),

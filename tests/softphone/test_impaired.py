@@ -19,12 +19,15 @@ from custom_components.genesys_agent.genesys_cloud.softphone.jitter_buffer impor
     LossTolerantJitterBuffer,
 )
 from custom_components.genesys_agent.genesys_cloud.softphone.media import GeneratedTrack, MuteGate
+from genesys_emulator.media_peer import ReceivedFrame, measure
 
-from .figures import FEW_FRAMES, HOME_WIFI_ON_A_BAD_DAY, mute_met, mute_on
+from .figures import FEW_FRAMES, HOME_WIFI_ON_A_BAD_DAY, mute_met, mute_on, unmute_met
+from .impaired_call import AUDIBLE_DBFS
 from .netns import namespace_command
 
 MUTED_AT = 10
-FRAMES = 20
+UNMUTED_AT = 20
+FRAMES = 30
 
 
 @pytest.mark.usefixtures("iproute2", "turnserver")
@@ -46,39 +49,39 @@ async def test_the_call_keeps_flowing_and_a_mute_stays_exact_silence() -> None:
     if mute["first_decoded_offsets"][:2] == [0, 1]:
         assert mute["non_zero_frames_from_the_third"] == 0
     assert mute["muted_frames_received"] >= mute["muted_frames_expected"] * 3 // 4
-    # The first unmuted frame is audible, or the next one if the network lost it.
-    assert mute["frames_to_audible_after_unmute"] <= 1
+    # The first unmuted frame is audible; if the network lost it, the third frame decoded.
+    assert unmute_met(mute)
     # The call keeps flowing both ways: about one frame unplayed for each packet lost.
     for direction in (result["to_far"], result["to_near"]):
         assert direction["rtp_lost"] > 0
         assert direction["frames_missing"] <= 2 * direction["rtp_lost"] + FEW_FRAMES
 
 
-async def through_a_lossy_network(lost: set[int]) -> list[tuple[int, bool]]:
-    """The softphone's gate muting at frame ``MUTED_AT``, through aiortc's Opus, a network that
-    loses the frames at offsets ``lost`` from the mute, the loss-tolerant buffer and aiortc's Opus
-    decoder: (offset from the mute, exact zero) of each frame decoded."""
+async def through_a_lossy_network(lost: set[int]) -> dict[int, ReceivedFrame]:
+    """The softphone's gate muted for frames ``MUTED_AT`` to ``UNMUTED_AT``, through aiortc's Opus,
+    a network that loses frames ``lost``, the loss-tolerant buffer and aiortc's Opus decoder;
+    each frame decoded, measured as the emulator's media peer measures it, by index."""
     gate = MuteGate(GeneratedTrack.tone(440))
     encoder, decoder = OpusEncoder(), OpusDecoder()
     buffer = LossTolerantJitterBuffer()
-    offsets: dict[int, int] = {}  # RTP timestamp: offset from the mute
-    decoded: list[tuple[int, bool]] = []
+    indices: dict[int, int] = {}  # RTP timestamp: frame index
+    decoded: dict[int, ReceivedFrame] = {}
     for index in range(FRAMES + buffer.capacity):
-        gate.set_muted(index >= MUTED_AT)
+        gate.set_muted(MUTED_AT <= index < UNMUTED_AT)
         frame = await gate.recv()
         assert isinstance(frame, av.AudioFrame)
         payloads, timestamp = encoder.encode(frame)
-        offsets[timestamp] = index - MUTED_AT
-        if index - MUTED_AT in lost:
+        indices[timestamp] = index
+        if index in lost:
             continue
         packet = RtpPacket(sequence_number=index, timestamp=timestamp)
         packet._data = payloads[0]  # type: ignore[attr-defined]
         _, encoded = buffer.add(packet)
-        if encoded is not None and 0 <= offsets[encoded.timestamp] < FRAMES - MUTED_AT:
+        if encoded is not None:
             (out,) = decoder.decode(encoded)
-            decoded.append((offsets[encoded.timestamp], not any(bytes(out.planes[0]))))
-        elif encoded is not None:
-            decoder.decode(encoded)
+            dbfs, exact_zero = measure(out)
+            played = indices[encoded.timestamp]
+            decoded[played] = ReceivedFrame(played, encoded.timestamp, 0.0, dbfs, exact_zero, False)
     gate.stop()
     return decoded
 
@@ -101,11 +104,28 @@ async def test_a_packet_lost_at_the_mute_moves_the_look_ahead_to_the_next_frame_
     """Opus' decoder keeps the overlap of the last frame it decoded and is never told of a loss
     (aiortc has no concealment): the pre-mute samples frame 1 would have carried come out in the
     next frame it decodes. Never more than two frames, and none after the first exact zero."""
-    decoded = await through_a_lossy_network(lost)
-    assert [offset for offset, zero in decoded if not zero] == non_zero
-    assert [offset for offset, _ in decoded[:2]] == sorted(set(range(4)) - lost)[:2]
-    first_zero = next(offset for offset, zero in decoded if zero)
-    assert all(zero for offset, zero in decoded if offset > first_zero)
+    decoded = await through_a_lossy_network({MUTED_AT + offset for offset in lost})
+    muted = [frame for index, frame in sorted(decoded.items()) if MUTED_AT <= index < UNMUTED_AT]
+    assert [frame.index - MUTED_AT for frame in muted if not frame.exact_zero] == non_zero
+    first_zero = next(frame.index for frame in muted if frame.exact_zero)
+    assert all(frame.exact_zero for frame in muted if frame.index > first_zero)
+
+
+@pytest.mark.parametrize(
+    ("lost", "audible"),
+    [(set(), 0), ({-1}, 0), ({1}, 0), ({0}, 3), ({0, 1}, 4)],
+)
+async def test_a_packet_lost_at_the_unmute_ramps_the_next_frames_up_from_silence(
+    lost: set[int], audible: int
+) -> None:
+    """Opus codes each frame's band energies as a change from the previous frame's: a decoder that
+    missed the first unmuted frame applies the next ones' changes to the silence it last decoded,
+    and the tone rises over three frames decoded (about -59, -40, -28 dBFS) instead of at once."""
+    decoded = await through_a_lossy_network({UNMUTED_AT + offset for offset in lost})
+    after = [frame for index, frame in sorted(decoded.items()) if index >= UNMUTED_AT]
+    first_audible = next(frame.index for frame in after if frame.dbfs > AUDIBLE_DBFS)
+    assert first_audible - UNMUTED_AT == audible
+    assert first_audible <= after[2].index  # by the third frame decoded
 
 
 @pytest.mark.usefixtures("iproute2")
