@@ -50,6 +50,7 @@ async def test_an_inbound_call_is_answered_by_the_softphone_and_genesys_hears_th
     assert diagnostics["ice_path"] == "host"
     assert diagnostics["packets_sent"] > 0
     assert diagnostics["packets_received"] > 0
+    assert diagnostics["packets_given_up"] == diagnostics["packets_late"] == 0  # loopback
     assert diagnostics["source"] == "tone 440 Hz"
     assert "127.0.0.1" not in repr(diagnostics)
 
