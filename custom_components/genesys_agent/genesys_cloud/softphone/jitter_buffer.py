@@ -5,7 +5,7 @@ releases a frame only while it and the four packets after it are all present. Af
 packet it releases nothing until the packets behind the gap fill its whole window; from then on it
 stays full (each frame waits behind 14 packets, 280 ms, for the rest of the call), and every packet
 that jitter brings early pushes unplayed packets out of it. Under 5 % loss and 20 ± 30 ms jitter it
-leaves four to six times as many frames unplayed as the network lost (the tests measure it).
+leaves more than four times as many frames unplayed as the network lost (the tests measure it).
 Upstream knows it: aiortc/aiortc#543 ("Audio Jitter Buffer": after a loss the buffer stays full,
 closed unresolved as stale) and aiortc/aiortc#1418 (an open rewrite for the same stall in video).
 
@@ -15,10 +15,11 @@ closed unresolved as stale) and aiortc/aiortc#1418 (an open rewrite for the same
 behind it, and a missing one is given up once ``prefetch`` later packets are there, so:
 
 - k lost packets cost k frames, and the buffer never fills up behind a gap;
-- packets reordered by fewer than ``prefetch`` places play in order;
+- a packet overtaken by fewer than ``prefetch`` later ones still plays, in order;
 - a packet that comes after its turn passed (too late, or a duplicate) is dropped;
-- sequence numbers wrap at 2**16; a packet more than ``capacity`` ahead (a gap wider than the
-  window) pushes the oldest packets out, and one far behind (``MAX_MISORDER``) restarts the buffer.
+- sequence numbers wrap at 2**16; a packet ``capacity`` or more ahead of the next to play (a gap
+  wider than the window) pushes the oldest packets out, and one far behind (``MAX_MISORDER``)
+  restarts the buffer.
 
 Every payload Genesys offers for audio (Opus, G.711) carries one frame per packet, so each packet
 is a frame; a receiver is given one by ``install_loss_tolerant_buffer``.
