@@ -147,10 +147,13 @@ async def main(payload: JsonObject, network: Network) -> JsonObject:
             await asyncio.sleep(mute_s)
             unmute = near.set_muted(False)
             await asyncio.sleep(after_s)
-            # The softphone's frames are counted, not numbered: both counts at one instant.
+            # The softphone's frames are counted, not numbered: the far end stops talking and
+            # the softphone plays all but the last packets its buffer holds, as many as it held
+            # when the counts started.
+            far.peer_connection.getSenders()[0].track.stop()
+            await asyncio.sleep(JITTER_BUFFER_DRAIN_S)
             sent_to_near = far.frames_sent - sent_before
             played_by_near = near.frames_played - played_before
-            await asyncio.sleep(JITTER_BUFFER_DRAIN_S)
         assert mute is not None
         assert unmute is not None
 
@@ -180,7 +183,6 @@ async def main(payload: JsonObject, network: Network) -> JsonObject:
                 "late": far_buffer.counts.late,
             },
             "to_near": {
-                # Sent but not yet played when counted: about as many as at the start.
                 "frames_expected": sent_to_near,
                 "frames_missing": sent_to_near - played_by_near,
                 "rtp_received": near_received,
