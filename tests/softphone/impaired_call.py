@@ -130,7 +130,7 @@ async def main(payload: JsonObject, network: Network) -> JsonObject:
         stack.push_async_callback(near.close)
         offer = await far.offer(far_servers)
         assert far.peer_connection is not None
-        far_buffer = install_loss_tolerant_buffer(far.peer_connection.getReceivers()[0])
+        far_buffer = install_loss_tolerant_buffer(far.peer_connection.getTransceivers()[0])
         await far.accept_answer(await near.answer(offer, near_servers))
         await until(
             lambda: far.frames_received >= HEARD_FRAMES and near.frames_played >= HEARD_FRAMES,

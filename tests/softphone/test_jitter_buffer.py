@@ -219,14 +219,16 @@ def test_prefetch_must_be_below_capacity() -> None:
         LossTolerantJitterBuffer(capacity=4, prefetch=4)
 
 
-async def test_an_audio_receiver_gets_the_buffer_once() -> None:
+async def test_an_audio_receiver_gets_the_buffer_once_and_a_video_one_never() -> None:
     pc = RTCPeerConnection()
     try:
-        receiver = pc.addTransceiver("audio").receiver
-        installed = install_loss_tolerant_buffer(receiver)
-        assert getattr(receiver, AIORTC_ATTRIBUTE) is installed
+        with pytest.raises(ValueError, match="audio"):
+            install_loss_tolerant_buffer(pc.addTransceiver("video"))
+        audio = pc.addTransceiver("audio")
+        installed = install_loss_tolerant_buffer(audio)
+        assert getattr(audio.receiver, AIORTC_ATTRIBUTE) is installed
         assert installed.capacity == CAPACITY  # aiortc's window, kept
-        assert install_loss_tolerant_buffer(receiver) is installed
+        assert install_loss_tolerant_buffer(audio) is installed
     finally:
         await pc.close()
 
@@ -234,11 +236,8 @@ async def test_an_audio_receiver_gets_the_buffer_once() -> None:
 async def test_an_aiortc_that_moved_its_buffer_fails_loudly() -> None:
     pc = RTCPeerConnection()
     try:
-        video = pc.addTransceiver("video").receiver
-        with pytest.raises(GenesysMediaError, match=AIORTC_ATTRIBUTE):
-            install_loss_tolerant_buffer(video)
-        audio = pc.addTransceiver("audio").receiver
-        delattr(audio, AIORTC_ATTRIBUTE)
+        audio = pc.addTransceiver("audio")
+        delattr(audio.receiver, AIORTC_ATTRIBUTE)
         with pytest.raises(GenesysMediaError, match="found NoneType"):
             install_loss_tolerant_buffer(audio)
     finally:

@@ -22,7 +22,7 @@ behind it, and a missing one is given up once ``prefetch`` later packets are the
   restarts the buffer.
 
 Every payload Genesys offers for audio (Opus, G.711) carries one frame per packet, so each packet
-is a frame; a receiver is given one by ``install_loss_tolerant_buffer``.
+is a frame; an audio transceiver's receiver is given one by ``install_loss_tolerant_buffer``.
 
 Installing it reaches into aiortc: the receiver keeps its buffer in the private, name-mangled
 ``_RTCRtpReceiver__jitter_buffer`` and has no way to be given one. The installer checks that the
@@ -35,7 +35,7 @@ Imported by ``media`` only, so only when the softphone is on.
 
 from dataclasses import dataclass
 
-from aiortc import RTCRtpReceiver
+from aiortc import RTCRtpTransceiver
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtp import RtpPacket
 
@@ -123,17 +123,20 @@ class LossTolerantJitterBuffer:
         self.counts.pushed_out += len(behind)
 
 
-def install_loss_tolerant_buffer(receiver: RTCRtpReceiver) -> LossTolerantJitterBuffer:
-    """Give an audio receiver the loss-tolerant buffer (once; again returns the one it has)."""
+def install_loss_tolerant_buffer(transceiver: RTCRtpTransceiver) -> LossTolerantJitterBuffer:
+    """Give an audio transceiver's receiver the loss-tolerant buffer (once; again, the same)."""
+    if transceiver.kind != "audio":
+        raise ValueError("the loss-tolerant jitter buffer is for audio")
+    receiver = transceiver.receiver
     current = getattr(receiver, AIORTC_ATTRIBUTE, None)
     if isinstance(current, LossTolerantJitterBuffer):
         return current
-    if type(current) is not JitterBuffer or current._is_video:
+    if type(current) is not JitterBuffer:
         raise GenesysMediaError(
             f"aiortc's RTCRtpReceiver no longer keeps its jitter buffer in {AIORTC_ATTRIBUTE} "
             f"(found {type(current).__name__}): the softphone's loss-tolerant buffer cannot be "
             "installed; check jitter_buffer.py against this aiortc"
         )
-    buffer = LossTolerantJitterBuffer(capacity=current.capacity, prefetch=current._prefetch)
+    buffer = LossTolerantJitterBuffer(capacity=current.capacity)
     setattr(receiver, AIORTC_ATTRIBUTE, buffer)
     return buffer

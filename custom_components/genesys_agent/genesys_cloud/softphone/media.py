@@ -351,8 +351,7 @@ class AiortcMediaSession:
             offer = RTCSessionDescription(sdp=_ip_candidates_only(offer_sdp), type="offer")
             await pc.setRemoteDescription(offer)
             # The gate's transceiver, which the offer's audio m-line took.
-            receiver = pc.getTransceivers()[0].receiver
-            self._jitter_buffer = install_loss_tolerant_buffer(receiver)
+            self._jitter_buffer = install_loss_tolerant_buffer(pc.getTransceivers()[0])
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as err:
             # The offer comes off the wire, and aiortc meets a malformed one with whatever its
