@@ -95,7 +95,7 @@ def in_time(order: list[int], body: int) -> set[int]:
 fates = st.lists(
     st.builds(
         Fate,
-        lost=st.booleans() | st.just(False),
+        lost=st.booleans() | st.just(False),  # lost a quarter of the time
         delay=st.integers(0, 3) | st.integers(0, 8),
         duplicate_after=st.none() | st.integers(0, 6),
     ),
