@@ -130,9 +130,12 @@ async def test_skip_wrap_up_and_submit_wrap_up_by_action(
     await emulator.control.answer(second)
     await emulator.control.customer_hangup(second)
     await wait_for(hass, lambda: state_of(hass, CALL_STATE) == "wrap_up")
-    await hass.services.async_call(DOMAIN, "submit_wrap_up", {"code": "escalated"}, blocking=True)
+    notes = "Customer calls back Friday about the refund."
+    await hass.services.async_call(
+        DOMAIN, "submit_wrap_up", {"code": "escalated", "notes": notes}, blocking=True
+    )
     assert state_of(hass, CALL_STATE) == "idle"
-    assert user_leg(emulator, second)["wrapup"] is not None
+    assert user_leg(emulator, second)["wrapup"]["notes"] == notes
 
 
 @pytest.mark.parametrize("direct", [False, True])
