@@ -279,12 +279,11 @@ class GenesysClient:
         await self._patch_participant(conversation_id, participant_id, {"held": held})
 
     async def async_submit_wrapup(
-        self, conversation_id: str, participant_id: str, code_id: str
+        self, conversation_id: str, participant_id: str, code_id: str, notes: str | None = None
     ) -> None:
-        """Finish wrap-up with one of the queue's codes (``WrapupInput.code`` is its id)."""
-        await self._patch_participant(
-            conversation_id, participant_id, {"wrapup": {"code": code_id}}
-        )
+        """Finish wrap-up with a code of the queue (``WrapupInput.code``: its id) and notes."""
+        wrapup = {"code": code_id} | ({"notes": notes} if notes else {})
+        await self._patch_participant(conversation_id, participant_id, {"wrapup": wrapup})
 
     async def async_skip_wrapup(self, conversation_id: str, participant_id: str) -> None:
         """Skip an optional wrap-up."""
