@@ -1,8 +1,11 @@
 """How long the event loop was kept from running: the figure behind "no callback over 20 ms".
 
 ``async with LoopLagMonitor() as lag: ...`` runs a ticker that asks to wake every ``interval``;
-how late each wake-up comes is how long some callback held the loop. The test's own
-bookkeeping (``gc`` walks, say) runs inside ``with lag.paused():`` and is not counted.
+how late each wake-up comes is how long the loop was held, by callbacks or by waits (for the
+GIL, or for the OS to run a thread a callback starts). Every callback the loop's thread runs
+meanwhile is timed too (``asyncio.events.Handle._run``, wrapped while the monitor runs): its
+CPU is the work it did, whatever the machine's other threads and processes were doing. The
+test's own bookkeeping (``gc`` walks, say) runs inside ``with lag.paused():`` and is not counted.
 
 ``name_culprits`` names what held the loop: a thread looks at the loop thread's stack every
 millisecond while the ticker is overdue, and every wake-up later than ``threshold`` is reported
@@ -16,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+import gc
 import sys
 import threading
 import time
@@ -97,6 +101,60 @@ class _StallSampler(threading.Thread):
             stall.cpu_at_end = _thread_cpu_ns()
 
 
+def _callback_name(handle: asyncio.Handle) -> str:
+    """A task's coroutine (and what it awaits now), or the callback's own name."""
+    callback = handle._callback  # type: ignore[attr-defined]
+    task = getattr(callback, "__self__", None)
+    if not isinstance(task, asyncio.Task):
+        return str(getattr(callback, "__qualname__", callback))[:120]
+    coroutine: Any = task.get_coro()
+    name, awaiting = getattr(coroutine, "__qualname__", "?"), coroutine
+    while (inner := getattr(awaiting, "cr_await", None)) is not None and hasattr(inner, "cr_await"):
+        awaiting = inner
+    return f"{name} -> {getattr(awaiting, '__qualname__', '?')}"
+
+
+@dataclass
+class _CallbackClock:
+    """The loop thread's callbacks timed: the longest few by CPU (with the garbage collector's
+    share of it), the longest wall time, and the collector's longest pause."""
+
+    kept: int = 5
+    longest: list[tuple[float, float, float, str]] = field(default_factory=list)
+    wall_max_ms: float = 0.0
+    gc_ms: float = 0.0
+    gc_pause_max_ms: float = 0.0
+    _gc_started: float | None = None
+
+    def record(self, handle: asyncio.Handle, cpu_ms: float, wall_ms: float, gc_ms: float) -> None:
+        """Keep the callback if it is among the longest (one entry a name)."""
+        self.wall_max_ms = max(self.wall_max_ms, wall_ms)
+        if len(self.longest) == self.kept and cpu_ms <= self.longest[-1][0]:
+            return
+        name = _callback_name(handle)
+        same = [entry for entry in self.longest if entry[3] == name]
+        if same and same[0][0] >= cpu_ms:
+            return
+        self.longest = [entry for entry in self.longest if entry[3] != name]
+        self.longest.append((round(cpu_ms, 1), round(wall_ms, 1), round(gc_ms, 1), name))
+        self.longest.sort(reverse=True)
+        del self.longest[self.kept :]
+
+    def collecting(self, phase: str) -> None:
+        """``gc.callbacks``: the loop thread's collections, timed."""
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        elif self._gc_started is not None:
+            pause_ms = (time.perf_counter() - self._gc_started) * 1000
+            self._gc_started = None
+            self.gc_ms += pause_ms
+            self.gc_pause_max_ms = max(self.gc_pause_max_ms, pause_ms)
+
+    @property
+    def cpu_max_ms(self) -> float:
+        return self.longest[0][0] if self.longest else 0.0
+
+
 @dataclass
 class LoopLagMonitor:
     interval: float = 0.005
@@ -108,15 +166,20 @@ class LoopLagMonitor:
     busy: Counter[int] = field(default_factory=Counter)
     _task: asyncio.Task[None] | None = None
     _sampler: _StallSampler | None = None
-    # Wake-ups over the threshold: (lag, CPU the loop used meanwhile, the beat before the stall).
+    # Wake-ups over the threshold, or after half of it worked: (lag, CPU the loop used
+    # meanwhile, the beat before the stall).
     _late: list[tuple[float, float, float]] = field(default_factory=list)
     _pauses: int = 0
     _debug: bool = False
+    callbacks: _CallbackClock = field(default_factory=_CallbackClock)
+    _unwrapped: Any = None
+    _loop_thread: int = 0
 
     async def __aenter__(self) -> Self:
         loop = asyncio.get_running_loop()
         self._debug = loop.get_debug()
         loop.set_debug(False)
+        self._time_callbacks(threading.get_ident())
         if self.name_culprits:
             self._sampler = _StallSampler(threading.get_ident(), self.interval + 0.005)
             self._sampler.start()
@@ -136,7 +199,40 @@ class LoopLagMonitor:
         if self._sampler is not None:
             self._sampler.stopped.set()
             self._sampler.join()
+        asyncio.events.Handle._run = self._unwrapped  # type: ignore[method-assign]
+        gc.callbacks.remove(self._collecting)
         asyncio.get_running_loop().set_debug(self._debug)
+
+    def _time_callbacks(self, loop_thread: int) -> None:
+        """Wrap ``Handle._run``: the loop thread's callbacks outside pauses are timed."""
+        run = self._unwrapped = asyncio.events.Handle._run
+        self._loop_thread = loop_thread
+        monitor = self
+
+        def timed(handle: asyncio.Handle) -> None:
+            if threading.get_ident() != loop_thread:
+                return run(handle)  # another loop (the emulator's, in a test)
+            clock = monitor.callbacks
+            pauses, cpu, wall, collected = (
+                monitor._pauses,
+                time.thread_time(),
+                time.perf_counter(),
+                clock.gc_ms,
+            )
+            try:
+                return run(handle)
+            finally:
+                if monitor._pauses == pauses and not pauses % 2:
+                    cpu_ms = (time.thread_time() - cpu) * 1000
+                    wall_ms = (time.perf_counter() - wall) * 1000
+                    clock.record(handle, cpu_ms, wall_ms, clock.gc_ms - collected)
+
+        asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+        gc.callbacks.append(self._collecting)
+
+    def _collecting(self, phase: str, _info: dict[str, int]) -> None:
+        if threading.get_ident() == self._loop_thread and not self._pauses % 2:
+            self.callbacks.collecting(phase)
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -161,7 +257,7 @@ class LoopLagMonitor:
             busy_ms = (time.thread_time() - cpu) * 1000
             self.lags[round(lag_ms * 10)] += 1
             self.busy[round(busy_ms * 10)] += 1
-            if lag_ms > self.threshold * 1000:
+            if lag_ms > self.threshold * 1000 or busy_ms > self.threshold * 500:
                 self._late.append((lag_ms, busy_ms, beat))
 
     @property
@@ -182,8 +278,9 @@ class LoopLagMonitor:
         return 0.0
 
     def culprits(self) -> list[tuple[float, float, tuple[str, ...], dict[str, float]]]:
-        """Each wake-up over the threshold, longest first: the loop's CPU meanwhile, its
-        stall's commonest stack, and the CPU each thread used while it was sampled."""
+        """Each wake-up over the threshold (or after half of it of the loop's CPU), longest
+        first: the loop's CPU meanwhile, its stall's commonest stack, and the CPU each thread
+        used while it was sampled."""
         stalls = self._sampler.stalls if self._sampler is not None else {}
         named = []
         for lag_ms, busy_ms, beat in sorted(self._late, reverse=True):
@@ -198,10 +295,14 @@ class LoopLagMonitor:
         figures: dict[str, Any] = {
             "loop_lag_max_ms": self.longest_ms,
             "loop_lag_p99_ms": self._percentile_ms(0.99),
-            "loop_lags_over_threshold": len(self._late),
+            "loop_lags_over_threshold": sum(n for tenths, n in self.lags.items() if tenths > over),
             "loop_busy_max_ms": self.busiest_ms,
             "loop_busy_over_threshold": sum(n for tenths, n in self.busy.items() if tenths > over),
             "loop_lag_samples": self.lags.total(),
+            "callback_cpu_max_ms": self.callbacks.cpu_max_ms,
+            "callback_wall_max_ms": round(self.callbacks.wall_max_ms, 1),
+            "gc_pause_max_ms": round(self.callbacks.gc_pause_max_ms, 1),
+            "longest_callbacks_cpu_wall_gc_ms": self.callbacks.longest,
         }
         if self.name_culprits:
             figures["culprits"] = self.culprits_by_place()
