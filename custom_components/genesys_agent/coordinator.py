@@ -191,7 +191,7 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
         """Skip the wrap-up."""
         await self._async_command(self.session.async_skip_wrapup(), CONVERSATIONS_SCOPE)
 
-    async def async_submit_wrapup(self, code: str) -> None:
+    async def async_submit_wrapup(self, code: str, notes: str | None = None) -> None:
         """Finish the wrap-up with a code of the call's queue, given by its name or id."""
         leg = self.data.agent_leg
         if leg is None or not leg.awaits_wrapup:
@@ -203,7 +203,9 @@ class GenesysAgentCoordinator(DataUpdateCoordinator[SessionSnapshot]):
         )
         if match is None:
             raise translated(ServiceValidationError, "unknown_wrap_up_code_name", code=code)
-        await self._async_command(self.session.async_submit_wrapup(match.id), CONVERSATIONS_SCOPE)
+        await self._async_command(
+            self.session.async_submit_wrapup(match.id, notes), CONVERSATIONS_SCOPE
+        )
 
     async def async_set_presence(self, definition_id: str) -> None:
         """Set the agent's presence to one of the org's definitions."""

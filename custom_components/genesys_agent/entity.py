@@ -41,13 +41,13 @@ class GenesysAgentEntity(CoordinatorEntity[GenesysAgentCoordinator]):
             entry_type=DeviceEntryType.SERVICE,
         )
         self._last_written: tuple[object, ...] | None = None
+        self._topic = _TOPIC_BY_KEY.get(description.key, CALLS_TOPIC)
 
     @property
     def available(self) -> bool:
         """Unavailable while the websocket is down or its topic refused: the state may be stale."""
         data = self.coordinator.data
-        topic = _TOPIC_BY_KEY.get(self.entity_description.key, CALLS_TOPIC)
-        return super().available and data.connected and data.permits(topic)
+        return super().available and data.connected and data.permits(self._topic)
 
     @callback
     @override

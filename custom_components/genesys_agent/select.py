@@ -58,10 +58,19 @@ class GenesysPresenceSelect(GenesysAgentEntity, SelectEntity):
     def __init__(self, coordinator: GenesysAgentCoordinator) -> None:
         """Create the select."""
         super().__init__(coordinator, SelectEntityDescription(key="presence"))
+        self._options_of: tuple[tuple[PresenceDefinition, ...], str] | None = None
+        self._options_cached: dict[str, str] = {}
 
     @property
     def _options(self) -> dict[str, str]:
-        return presence_options(self.coordinator.presence_definitions, self.hass.config.language)
+        """Computed again only when the org's presences or the language change: every pushed
+        event asks for them, and sorting the org's presences each time showed in floods."""
+        definitions, language = self.coordinator.presence_definitions, self.hass.config.language
+        cached = self._options_of
+        if cached is None or cached[0] is not definitions or cached[1] != language:
+            self._options_of = (definitions, language)
+            self._options_cached = presence_options(definitions, language)
+        return self._options_cached
 
     @property
     @override

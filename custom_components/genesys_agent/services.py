@@ -14,6 +14,7 @@ from .const import DOMAIN
 from .coordinator import GenesysAgentConfigEntry, GenesysAgentCoordinator
 
 ATTR_CODE = "code"
+ATTR_NOTES = "notes"
 SERVICE_DECLINE = "decline"
 SERVICE_SUBMIT_WRAP_UP = "submit_wrap_up"
 
@@ -30,7 +31,7 @@ async def _async_decline(call: ServiceCall) -> None:
 
 
 async def _async_submit_wrap_up(call: ServiceCall) -> None:
-    await _coordinator(call).async_submit_wrapup(call.data[ATTR_CODE])
+    await _coordinator(call).async_submit_wrapup(call.data[ATTR_CODE], call.data.get(ATTR_NOTES))
 
 
 @callback
@@ -44,5 +45,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         DOMAIN,
         SERVICE_SUBMIT_WRAP_UP,
         _async_submit_wrap_up,
-        schema=probatio.Schema({entry: str, probatio.Required(ATTR_CODE): str}),
+        schema=probatio.Schema(
+            {entry: str, probatio.Required(ATTR_CODE): str, probatio.Optional(ATTR_NOTES): str}
+        ),
     )

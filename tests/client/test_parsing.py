@@ -2,9 +2,11 @@
 
 import contextlib
 import json
+import logging
 from typing import Any, cast
 
 from hypothesis import given, settings, strategies as st
+import pytest
 
 from custom_components.genesys_agent.genesys_cloud import (
     Agent,
@@ -24,8 +26,14 @@ from custom_components.genesys_agent.genesys_cloud.models import (
     parse_routing_status,
 )
 
+# JSON as RFC 8259 has it: finite numbers only (json.dumps would write "Infinity", which is
+# not JSON, and the frame parser refuses it: see the test of any frame text).
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
     lambda children: st.lists(children, max_size=4)
     | st.dictionaries(st.text(max_size=12), children, max_size=5),
     max_leaves=20,
@@ -104,11 +112,35 @@ def test_presence_definition_shaped_json_is_parsed_or_refused(value: Any, langua
     assert label is None or label in definition.labels.values()
 
 
+# What a careless encoder writes and RFC 8259 does not allow, and nesting deeper than any
+# Genesys body: never a frame.
+NOT_JSON = ["NaN", "Infinity", "-Infinity", "[" * 2000 + "]" * 2000]
+
+
 @settings(max_examples=200)
-@given(text=st.text(max_size=200) | json_values.map(json.dumps))
+@given(
+    text=st.text(max_size=200)
+    | json_values.map(json.dumps)
+    | st.sampled_from(NOT_JSON).map(lambda v: f'{{"topicName": "t", "eventBody": {{"v": {v}}}}}')
+)
 def test_any_frame_text_is_parsed_or_refused(text: str) -> None:
+    """A frame decodes to a notification, or is refused as JSON (ValueError) or as a model."""
     with contextlib.suppress(ValueError):
-        parses_or_refuses(Notification.from_json, json.loads(text))
+        parses_or_refuses(Notification.decode, text)
+
+
+@pytest.mark.parametrize("value", NOT_JSON)
+def test_a_frame_that_is_not_json_is_ignored_as_malformed(
+    value: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Even on the maintenance topic: what is not JSON is no notification at all."""
+    session = AgentSession(cast(GenesysClient, None), listener=lambda snapshot: None)
+    caplog.set_level(logging.DEBUG)
+    frame = f'{{"topicName": "v2.system.socket_closing", "eventBody": {{"v": {value}}}}}'
+    assert session.tracker.handle_frame(frame) is False
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Ignored a malformed frame of {len(frame)} characters"
+    ]
 
 
 AGENT = "agent-user"

@@ -96,6 +96,19 @@ def test_a_call_lifecycle_fires_ringing_answered_muted_unmuted_ended() -> None:
     assert events(talking, talking) == []
 
 
+def test_hold_and_resume_fire_held_and_resumed_of_the_same_call_only() -> None:
+    talking = derive_agent_state(AGENT, [call("c", "connected")])
+    held = derive_agent_state(AGENT, [call("c", "connected", held=True)])
+    held_muted = derive_agent_state(AGENT, [call("c", "connected", held=True, muted=True)])
+    other_held = derive_agent_state(AGENT, [call("other", "connected", held=True)])
+    assert events(talking, held) == [CallEventType.HELD]
+    assert events(held, talking) == [CallEventType.RESUMED]
+    assert events(held, held_muted) == [CallEventType.MUTED]
+    # Another call on hold is answered (it is talking), not held; hanging up while held ends it.
+    assert events(talking, other_held) == [CallEventType.ENDED, CallEventType.ANSWERED]
+    assert events(held, AgentState()) == [CallEventType.ENDED]
+
+
 def test_a_missed_ring_still_answers_and_a_new_call_ends_the_old() -> None:
     first = derive_agent_state(AGENT, [call("first", "connected")])
     second = derive_agent_state(AGENT, [call("second", "connected")])

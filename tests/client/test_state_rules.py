@@ -124,6 +124,7 @@ def test_a_leg_only_moves_forward_and_hold_or_mute_are_not_moves() -> None:
     recorder.feed(frames["held"], frames["connected"], frames["muted"], frames["unmuted"])
     assert recorder.state is CallState.CONNECTED
     assert recorder.events() == [CallEventType.RINGING, CallEventType.ANSWERED,
+                                 CallEventType.HELD, CallEventType.RESUMED,
                                  CallEventType.MUTED, CallEventType.UNMUTED]  # fmt: skip
     held_states = [s.agent_state.call_state for s in recorder.snapshots[2:]]
     assert held_states == [CallState.ON_HOLD, CallState.CONNECTED, CallState.CONNECTED,
@@ -244,7 +245,9 @@ def test_unknown_states_do_not_end_the_call(unknown: str) -> None:
     leg.state = "connected"
     recorder.feed(frame(conversation))
     assert recorder.state is CallState.CONNECTED
-    assert recorder.events() == [CallEventType.ANSWERED]  # no spurious ended / answered
+    # No spurious ended / answered; a parked call is on hold, and comes back from it.
+    parked = [CallEventType.HELD, CallEventType.RESUMED] if unknown == "parked" else []
+    assert recorder.events() == [CallEventType.ANSWERED, *parked]
 
 
 def test_a_ringing_leg_in_an_unknown_state_still_rings() -> None:

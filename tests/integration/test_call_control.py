@@ -41,6 +41,7 @@ ANSWER = "button.jane_agent_answer"
 HANG_UP = "button.jane_agent_hang_up"
 SKIP_WRAP_UP = "button.jane_agent_skip_wrap_up"
 HOLD = "switch.jane_agent_hold"
+CALL_EVENT = "event.jane_agent_call"
 PRESENCE = "select.jane_agent_presence"
 WRAP_UP_CODE = "select.jane_agent_wrap_up_code"
 
@@ -89,9 +90,11 @@ async def test_ring_answer_hold_resume_hang_up_wrap_up(
     assert state_of(hass, HOLD) == STATE_ON
     assert state_of(hass, CALL_STATE) == "on_hold"
     assert user_leg(emulator, conversation_id)["held"] is True
+    assert hass.states.get(CALL_EVENT).attributes["event_type"] == "held"
     await switch(hass, HOLD, False)
     assert state_of(hass, HOLD) == STATE_OFF
     assert user_leg(emulator, conversation_id)["held"] is False
+    assert hass.states.get(CALL_EVENT).attributes["event_type"] == "resumed"
 
     await press(hass, HANG_UP)
     assert state_of(hass, CALL_STATE) == "wrap_up"
@@ -127,9 +130,12 @@ async def test_skip_wrap_up_and_submit_wrap_up_by_action(
     await emulator.control.answer(second)
     await emulator.control.customer_hangup(second)
     await wait_for(hass, lambda: state_of(hass, CALL_STATE) == "wrap_up")
-    await hass.services.async_call(DOMAIN, "submit_wrap_up", {"code": "escalated"}, blocking=True)
+    notes = "Customer calls back Friday about the refund."
+    await hass.services.async_call(
+        DOMAIN, "submit_wrap_up", {"code": "escalated", "notes": notes}, blocking=True
+    )
     assert state_of(hass, CALL_STATE) == "idle"
-    assert user_leg(emulator, second)["wrapup"] is not None
+    assert user_leg(emulator, second)["wrapup"]["notes"] == notes
 
 
 @pytest.mark.parametrize("direct", [False, True])

@@ -1,6 +1,7 @@
 """An async Genesys Cloud client for one agent: REST, notifications, and their call control.
 
-Self-contained (aiohttp and the standard library only), so it can be published on its own.
+Self-contained (aiohttp, orjson and the standard library only, all three also Home Assistant's
+own), so it can be published on its own.
 """
 
 from .auth import AbstractAuth

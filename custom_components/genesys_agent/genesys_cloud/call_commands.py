@@ -193,7 +193,10 @@ def skip_wrapup(client: GenesysClient) -> LegCommand:
 
 
 def submit_wrapup(
-    client: GenesysClient, code_id: str, codes: Collection[WrapupCode] | None
+    client: GenesysClient,
+    code_id: str,
+    codes: Collection[WrapupCode] | None,
+    notes: str | None = None,
 ) -> LegCommand:
     """Finish wrap-up with ``code_id``, which must be one of ``codes`` (when they are known)."""
     unknown = codes is not None and all(code.id != code_id for code in codes)
@@ -202,7 +205,7 @@ def submit_wrapup(
         allowed=_WRAP_UP,
         refused=_refused(CommandRefusal.NOT_IN_WRAP_UP),
         refusal_for=lambda leg: CommandRefusal.UNKNOWN_WRAP_UP_CODE if unknown else None,
-        send=lambda c, leg: client.async_submit_wrapup(c, leg.id, code_id),
+        send=lambda c, leg: client.async_submit_wrapup(c, leg.id, code_id, notes),
         done=_wrapped_up,
         ends_leg=True,
     )

@@ -2,12 +2,12 @@
 
 import asyncio
 from collections.abc import Mapping
-import json
 import logging
 import math
 from typing import Any, cast
 
 from aiohttp import ClientError, ClientResponse, ClientResponseError, ClientSession, InvalidURL
+import orjson
 
 from .auth import AbstractAuth
 from .environments import Environment
@@ -279,12 +279,11 @@ class GenesysClient:
         await self._patch_participant(conversation_id, participant_id, {"held": held})
 
     async def async_submit_wrapup(
-        self, conversation_id: str, participant_id: str, code_id: str
+        self, conversation_id: str, participant_id: str, code_id: str, notes: str | None = None
     ) -> None:
-        """Finish wrap-up with one of the queue's codes (``WrapupInput.code`` is its id)."""
-        await self._patch_participant(
-            conversation_id, participant_id, {"wrapup": {"code": code_id}}
-        )
+        """Finish wrap-up with a code of the queue (``WrapupInput.code``: its id) and notes."""
+        wrapup = {"code": code_id} | ({"notes": notes} if notes else {})
+        await self._patch_participant(conversation_id, participant_id, {"wrapup": wrapup})
 
     async def async_skip_wrapup(self, conversation_id: str, participant_id: str) -> None:
         """Skip an optional wrap-up."""
@@ -360,7 +359,7 @@ async def _read(response: ClientResponse) -> Json:
         if not raw:
             return None
         try:
-            return json.loads(raw)
+            return orjson.loads(raw)
         except ValueError as err:
             raise GenesysResponseError("the response is not JSON") from err
     raise _error(response, raw)
@@ -378,7 +377,7 @@ def _retry_after(response: ClientResponse) -> float:
 def _error(response: ClientResponse, raw: bytearray) -> GenesysError:
     """Map an error response, keeping Genesys' message, code and correlation id."""
     try:
-        body = cast(dict[str, Any], json.loads(raw))
+        body = cast(dict[str, Any], orjson.loads(raw))
         message = str(body.get("message") or response.reason or "error")
         code = body.get("code") if isinstance(body.get("code"), str) else None
     except (ValueError, AttributeError):

@@ -10,6 +10,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 from .exceptions import GenesysResponseError
 
 type Json = Any
@@ -401,6 +403,15 @@ class Notification:
 
     topic: str
     body: Mapping[str, Json]
+
+    @classmethod
+    def decode(cls, text: str | bytes) -> Notification:
+        """Parse a websocket frame as it arrives.
+
+        orjson decodes a frame in less than half the time of the json module, and refuses
+        nesting deeper than 1 024 levels; either way an unreadable frame raises ``ValueError``.
+        """
+        return cls.from_json(orjson.loads(text))
 
     @classmethod
     def from_json(cls, value: Json) -> Notification:

@@ -263,11 +263,13 @@ class AgentSession:
         """Skip the wrap-up of the call just ended, where the queue allows it."""
         await self._run_on_leg("wrapup", call_commands.skip_wrapup(self.client))
 
-    async def async_submit_wrapup(self, code_id: str) -> None:
-        """Finish the wrap-up of the call just ended with one of its queue's codes."""
+    async def async_submit_wrapup(self, code_id: str, notes: str | None = None) -> None:
+        """Finish the wrap-up of the call just ended with one of its queue's codes (and notes)."""
         leg = self.snapshot.agent_leg
         codes = self._wrapup_codes.get(leg.queue_id) if leg and leg.queue_id else None
-        await self._run_on_leg("wrapup", call_commands.submit_wrapup(self.client, code_id, codes))
+        await self._run_on_leg(
+            "wrapup", call_commands.submit_wrapup(self.client, code_id, codes, notes)
+        )
 
     async def _run_on_leg(self, kind: str, command: LegCommand) -> None:
         await self.commands.run(kind, leg_command(self.client, self.tracker, command))

@@ -138,6 +138,8 @@ class CallEventType(StrEnum):
     RINGING = "ringing"
     ANSWERED = "answered"
     ENDED = "ended"
+    HELD = "held"
+    RESUMED = "resumed"
     MUTED = "muted"
     UNMUTED = "unmuted"
 
@@ -166,6 +168,11 @@ def diff_call_events(old: AgentState, new: AgentState) -> list[CallEvent]:
         events.append(CallEvent(CallEventType.RINGING, new.conversation_id))
     if new.call_state in _TALKING and not (same_call and old.call_state in _TALKING):
         events.append(CallEvent(CallEventType.ANSWERED, new.conversation_id))
+    if same_call and old.call_state in _TALKING and new.call_state in _TALKING:
+        if new.call_state is CallState.ON_HOLD and old.call_state is CallState.CONNECTED:
+            events.append(CallEvent(CallEventType.HELD, new.conversation_id))
+        elif old.call_state is CallState.ON_HOLD and new.call_state is CallState.CONNECTED:
+            events.append(CallEvent(CallEventType.RESUMED, new.conversation_id))
     if same_call and new.call_state in _LIVE:
         if new.muted and not old.muted:
             events.append(CallEvent(CallEventType.MUTED, new.conversation_id))

@@ -26,7 +26,6 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 import contextlib
 from dataclasses import dataclass, field, replace
-import json
 import logging
 from types import MappingProxyType
 
@@ -88,7 +87,8 @@ class SessionSnapshot:
 
     def permits(self, topic: str) -> bool:
         """Whether Genesys sends the agent's ``topic`` (``presence``, ``conversations.calls``…)."""
-        return all(rejected.id != topic for rejected in self.rejected_topics)
+        # Asked by every entity on every event; nearly always nothing is rejected.
+        return not self.rejected_topics or all(r.id != topic for r in self.rejected_topics)
 
     # The org presence definition the agent is in (``presence`` is its system presence).
     presence_definition_id: str | None = None
@@ -209,9 +209,8 @@ class StateTracker:
     def handle_frame(self, text: str) -> bool:
         """Apply one frame (or hold it back); True when Genesys announces the socket's closing."""
         try:
-            notification = Notification.from_json(json.loads(text))
-        except (ValueError, RecursionError, GenesysResponseError):
-            # RecursionError: JSON nested deeper than the parser goes is malformed too.
+            notification = Notification.decode(text)
+        except (ValueError, GenesysResponseError):
             _LOGGER.debug("Ignored a malformed frame of %d characters", len(text))
             return False
         if notification.topic == SOCKET_CLOSING_TOPIC:
