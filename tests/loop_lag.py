@@ -122,6 +122,8 @@ class _CallbackClock:
     kept: int = 5
     longest: list[tuple[float, float, float, str]] = field(default_factory=list)
     wall_max_ms: float = 0.0
+    # The most CPU a callback used besides the collections that ran inside it.
+    own_max_ms: float = 0.0
     gc_ms: float = 0.0
     gc_pause_max_ms: float = 0.0
     _gc_started: float | None = None
@@ -129,6 +131,7 @@ class _CallbackClock:
     def record(self, handle: asyncio.Handle, cpu_ms: float, wall_ms: float, gc_ms: float) -> None:
         """Keep the callback if it is among the longest (one entry a name)."""
         self.wall_max_ms = max(self.wall_max_ms, wall_ms)
+        self.own_max_ms = max(self.own_max_ms, cpu_ms - gc_ms)
         if len(self.longest) == self.kept and cpu_ms <= self.longest[-1][0]:
             return
         name = _callback_name(handle)
@@ -300,6 +303,7 @@ class LoopLagMonitor:
             "loop_busy_over_threshold": sum(n for tenths, n in self.busy.items() if tenths > over),
             "loop_lag_samples": self.lags.total(),
             "callback_cpu_max_ms": self.callbacks.cpu_max_ms,
+            "callback_cpu_besides_gc_max_ms": round(self.callbacks.own_max_ms, 1),
             "callback_wall_max_ms": round(self.callbacks.wall_max_ms, 1),
             "gc_pause_max_ms": round(self.callbacks.gc_pause_max_ms, 1),
             "longest_callbacks_cpu_wall_gc_ms": self.callbacks.longest,

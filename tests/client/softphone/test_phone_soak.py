@@ -203,6 +203,7 @@ async def test_the_softphone_answers_hundreds_of_calls_and_leaks_nothing(
     # call would add one for every call since the baseline.
     kept_objects = samples[CALLS]["softphone_objects"] - samples[BASELINE_CALL]["softphone_objects"]
     assert kept_objects < (CALLS - BASELINE_CALL) / 10, samples
-    # No callback worked the loop for 20 ms. A wake-up later than that was a wait (for the GIL,
-    # or for the OS to run a thread aiortc starts): printed, with its cause when asked.
-    assert lag.callbacks.cpu_max_ms < lag.threshold * 1000, lag.figures()
+    # No callback worked the loop for 20 ms, the garbage collections that ran inside it aside
+    # (Python's, printed). A wake-up later than that was a wait (for the GIL, or for the OS to
+    # run a thread aiortc starts): printed, with its cause when asked.
+    assert lag.callbacks.own_max_ms < lag.threshold * 1000, lag.figures()
