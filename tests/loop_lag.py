@@ -8,9 +8,10 @@ CPU is the work it did, whatever the machine's other threads and processes were 
 test's own bookkeeping (``gc`` walks, say) runs inside ``with lag.paused():`` and is not counted.
 
 ``name_culprits`` names what held the loop: a thread looks at the loop thread's stack every
-millisecond while the ticker is overdue, and every wake-up later than ``threshold`` is reported
-with the stack seen most often during its stall (innermost frames first, then the coroutine the
-task runs, which tells whose task it was). asyncio's debug mode would name only the callback
+millisecond while the ticker is overdue, and every wake-up later than ``threshold`` (or after
+half of it of the loop's CPU) is reported with the stack seen most often during its stall
+(innermost frames first, then the coroutine the task runs, which tells whose task it was) and
+the CPU each thread used meanwhile. asyncio's debug mode would name only the callback
 (``Task.__step``) and costs time of its own (pytest turns it on): it is off while the monitor runs.
 """
 
@@ -20,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 import gc
+from pathlib import Path
+import re
 import sys
 import threading
 import time
@@ -27,17 +30,16 @@ from types import FrameType, TracebackType
 from typing import Any, Self
 
 _SAMPLE_EVERY = 0.001
+_ROOT = f"{Path(__file__).resolve().parents[1]}/"
+_LIBRARY = re.compile(r".*/(site-packages|lib/python3\.\d+)/")
 # Frames of the loop's own machinery, left out of a culprit's stack.
 _LOOP_FILES = ("asyncio/base_events.py", "asyncio/events.py", "asyncio/runners.py")
 
 
 def _where(frame: FrameType) -> str:
-    path = frame.f_code.co_filename
-    for marker in ("site-packages/", "/lib/python3", "/work/"):
-        if marker in path:
-            path = path.split(marker, 1)[1]
-            break
-    return f"{path.removeprefix('wt/soak/')}:{frame.f_lineno} {frame.f_code.co_name}"
+    """``file:line function``, the file from the repository's root or the package's folder."""
+    path = _LIBRARY.sub("", frame.f_code.co_filename.removeprefix(_ROOT))
+    return f"{path}:{frame.f_lineno} {frame.f_code.co_name}"
 
 
 def _stack(frame: FrameType | None) -> tuple[str, ...]:
@@ -305,6 +307,12 @@ class LoopLagMonitor:
             "callback_cpu_max_ms": self.callbacks.cpu_max_ms,
             "callback_cpu_besides_gc_max_ms": round(self.callbacks.own_max_ms, 1),
             "callback_wall_max_ms": round(self.callbacks.wall_max_ms, 1),
+            # The latest wake-ups, with the loop's CPU meanwhile: little of it means a wait.
+            "late_wakeups_lag_cpu_ms": [
+                [round(lag, 1), round(busy, 1)]
+                for lag, busy, _ in sorted(self._late, reverse=True)[:5]
+                if lag > self.threshold * 1000
+            ],
             "gc_pause_max_ms": round(self.callbacks.gc_pause_max_ms, 1),
             "longest_callbacks_cpu_wall_gc_ms": self.callbacks.longest,
         }
@@ -314,7 +322,7 @@ class LoopLagMonitor:
 
     def culprits_by_place(self, depth: int = 6) -> list[dict[str, Any]]:
         """The late wake-ups grouped by their innermost frames and their task's coroutine."""
-        groups: dict[tuple[str, ...], list[tuple[float, dict[str, float]]]] = {}
+        groups: dict[tuple[str, ...], list[tuple[float, float, dict[str, float]]]] = {}
         for lag_ms, busy_ms, stack, threads in self.culprits():
             groups.setdefault(stack[:depth] + stack[-1:], []).append((lag_ms, busy_ms, threads))
         return [
