@@ -199,10 +199,10 @@ async def test_the_softphone_answers_hundreds_of_calls_and_leaks_nothing(
         peer_connections=kept,
         persistent=persistent,
     )
-    # A persistent connection's packets and frames in flight vary by a few; an object kept a
+    # A persistent connection's packets and frames in flight vary by up to 8; an object kept a
     # call would add one for every call since the baseline.
     kept_objects = samples[CALLS]["softphone_objects"] - samples[BASELINE_CALL]["softphone_objects"]
-    assert kept_objects < (CALLS - BASELINE_CALL) / 10, samples
+    assert kept_objects < max(10, (CALLS - BASELINE_CALL) / 10), samples
     # No callback worked the loop for 20 ms, the garbage collections that ran inside it aside
     # (Python's, printed). A wake-up later than that was a wait (for the GIL, or for the OS to
     # run a thread aiortc starts): printed, with its cause when asked.
