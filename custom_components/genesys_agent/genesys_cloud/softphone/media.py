@@ -36,6 +36,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 import fractions
+import functools
 from ipaddress import ip_address
 import logging
 import math
@@ -54,11 +55,14 @@ from aiortc import (
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
+from aiortc.rtcdtlstransport import generate_certificate
 from aiortc.rtcicetransport import parse_stun_turn_uri
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 import av
 from av.frame import Frame
 from av.packet import Packet
+from cryptography.hazmat.primitives.asymmetric import ec
+from OpenSSL import SSL
 
 from ..exceptions import GenesysAudioDeviceError, GenesysMediaError
 from .jitter_buffer import LossTolerantJitterBuffer, install_loss_tolerant_buffer
@@ -114,6 +118,13 @@ class MediaStats:
     packets_late: int = 0
 
 
+def prepare() -> None:
+    """Pay off the event loop what the first call would pay in it (about 40 ms, once a process):
+    OpenSSL's first certificate, made and loaded into a DTLS context as aiortc loads its own."""
+    certificate = generate_certificate(ec.generate_private_key(ec.SECP256R1()))
+    SSL.Context(SSL.DTLS_METHOD).use_certificate(certificate)
+
+
 def ensure_alsa_config() -> None:
     """Point PyAV's libasound at the host's ALSA configuration unless the user already did."""
     if "ALSA_CONFIG_DIR" in os.environ:
@@ -155,11 +166,7 @@ class GeneratedTrack(MediaStreamTrack):
     @classmethod
     def tone(cls, frequency: int) -> Self:
         """A sine tone; one second of it loops seamlessly (a whole number of periods)."""
-        samples = array("h")
-        for n in range(SAMPLE_RATE):
-            value = round(_TONE_AMPLITUDE * math.sin(2 * math.pi * frequency * n / SAMPLE_RATE))
-            samples.extend((value, value))
-        return cls(samples)
+        return cls(_tone_samples(frequency))
 
     @classmethod
     def silence(cls) -> Self:
@@ -224,6 +231,16 @@ class MuteGate(MediaStreamTrack):
     def stop(self) -> None:
         super().stop()
         self._source.stop()
+
+
+@functools.cache
+def _tone_samples(frequency: int) -> array[int]:
+    """One second of a tone, computed once a frequency (tens of milliseconds of Python)."""
+    samples = array("h")
+    for n in range(SAMPLE_RATE):
+        value = round(_TONE_AMPLITUDE * math.sin(2 * math.pi * frequency * n / SAMPLE_RATE))
+        samples.extend((value, value))
+    return samples
 
 
 def _stereo_frame(data: bytes) -> av.AudioFrame:
@@ -346,7 +363,7 @@ class AiortcMediaSession:
         """
         if self.restarts_ice(offer_sdp):
             raise GenesysMediaError("the offer restarts ICE: answer it with a new media session")
-        pc = self._pc or self._start(ice_servers)
+        pc = self._pc or await self._start(ice_servers)
         try:
             offer = RTCSessionDescription(sdp=_ip_candidates_only(offer_sdp), type="offer")
             await pc.setRemoteDescription(offer)
@@ -478,13 +495,16 @@ class AiortcMediaSession:
 
     # ------------------------------------------------------------------ internals
 
-    def _start(self, ice_servers: list[IceServer]) -> RTCPeerConnection:
-        """Open the source and output (typed errors naming the device), then the connection."""
-        gate = MuteGate(_open_source(self.source))
+    async def _start(self, ice_servers: list[IceServer]) -> RTCPeerConnection:
+        """Open the source and output (typed errors naming the device), then the connection.
+
+        Opening a device or file, or computing a tone's table, blocks: it runs in a thread.
+        """
+        gate = MuteGate(await asyncio.to_thread(_open_source, self.source))
         gate.set_muted(self._muted)
         if self._output_device is not None:
             try:
-                self._playback = AlsaPlayback(self._output_device)
+                self._playback = await asyncio.to_thread(AlsaPlayback, self._output_device)
             except GenesysAudioDeviceError:
                 gate.stop()
                 raise

@@ -47,7 +47,6 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
-import importlib
 import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -233,8 +232,7 @@ class Softphone:
             return False
         self.station = await self._session.client.async_get_station(seen.id)
         if self._media_factory is None:
-            # aiortc and av cost about a second to import: off the event loop, before a call.
-            await asyncio.to_thread(importlib.import_module, f"{__package__}.media")
+            await asyncio.to_thread(_prepare_media)
             self._media_factory = _aiortc_media
         transport = StreamingTransport(
             self._session.client,
@@ -513,6 +511,13 @@ def _ended(snapshot: SessionSnapshot, conversation_id: str) -> bool:
     agent = snapshot.agent
     leg = conversation.user_participant(agent.id) if conversation and agent else None
     return leg is None or leg.is_terminal
+
+
+def _prepare_media() -> None:
+    """Import aiortc and av (about a second) and pay their first call's costs: not in the loop."""
+    from .media import prepare  # noqa: PLC0415 - aiortc only when the phone runs
+
+    prepare()
 
 
 def _aiortc_media(options: SoftphoneOptions, on_ice_state: Callable[[str], None]) -> PhoneMedia:
