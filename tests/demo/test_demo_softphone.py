@@ -1,8 +1,9 @@
 """The demo as scripts/demo starts it: Home Assistant (a child process) is the agent's softphone.
 
-A call rings, Answer takes it on Home Assistant, and audio flows both ways between Home Assistant
-and the emulator's media peer, over 127.0.0.1 only: the selected pair, and every candidate Home
-Assistant offered (its process is pinned by ``demo.loopback_hass``, not by this test).
+A call rings, Answer takes it on Home Assistant, audio flows both ways between Home Assistant and
+the emulator's media peer and the mute switch silences it, over 127.0.0.1 only: the selected
+pair, and every candidate Home Assistant offered (its process is pinned by
+``demo.loopback_hass``, not by this test).
 """
 
 import asyncio
@@ -21,6 +22,7 @@ from ..waiting import until
 
 CALL_STATE = f"sensor.{AGENT}_call_state"
 ANSWER = f"button.{AGENT}_answer"
+MUTE = f"switch.{AGENT}_microphone_muted"
 
 
 @pytest.fixture
@@ -37,19 +39,24 @@ async def wait_for_state(demo: Demo, entity_id: str, state: str, within: float =
         await asyncio.sleep(0.2)
 
 
+async def call_service(demo: Demo, domain: str, service: str, entity_id: str) -> None:
+    """As a tap on the dashboard does (blocking: done once the entity has acted)."""
+    await demo.api.websocket(
+        {
+            "type": "call_service",
+            "domain": domain,
+            "service": service,
+            "service_data": {"entity_id": entity_id},
+        }
+    )
+
+
 async def test_answer_takes_the_ringing_call_on_home_assistants_softphone(demo: Demo) -> None:
     [conversation_id] = [c["id"] for c in demo.emulator.control.state()["conversations"]]
     assert await demo.api.state(CALL_STATE) == "ringing"
     assert await demo.api.state(SOFTPHONE_MEDIA) == "idle"
 
-    await demo.api.websocket(
-        {
-            "type": "call_service",
-            "domain": "button",
-            "service": "press",
-            "service_data": {"entity_id": ANSWER},
-        }
-    )
+    await call_service(demo, "button", "press", ANSWER)
 
     await wait_for_state(demo, SOFTPHONE_MEDIA, "connected")
     await wait_for_state(demo, CALL_STATE, "connected")
@@ -69,3 +76,13 @@ async def test_answer_takes_the_ringing_call_on_home_assistants_softphone(demo: 
     softphone = diagnostics["data"]["softphone"]
     assert softphone["source"] == "tone 440 Hz"
     assert softphone["packets_received"] > 0  # the customer's audio reached Home Assistant
+
+    await call_service(demo, "switch", "turn_on", MUTE)
+
+    pressed_at = peer.frames[-1].index + 1
+    await until(lambda: peer.frames[-1].index >= pressed_at + 30, 10)
+    after = [f for f in peer.frames if f.index >= pressed_at]
+    # The customer hears nothing from the press on: Genesys drops what was on its way, then
+    # Home Assistant sends digital silence.
+    assert all(f.dropped or f.exact_zero for f in after)
+    assert all(f.exact_zero for f in after[-10:])
