@@ -34,7 +34,7 @@ def _control(entity_id: str, name: str) -> dict[str, Any]:
 
 
 def mute_section(agent: str) -> dict[str, Any]:
-    """The large mute control and what Genesys says about the mute."""
+    """The large mute control, what Genesys says about the mute, and the softphone's audio."""
     return {
         "type": "grid",
         "cards": [
@@ -64,6 +64,11 @@ def mute_section(agent: str) -> dict[str, Any]:
                 "icon": "mdi:account-voice",
                 "grid_options": {"columns": 6},
             },
+            # Where the call's audio is: on Home Assistant's softphone, or on another client.
+            {
+                **_control(f"sensor.{agent}_softphone_media", "Softphone"),
+                "grid_options": {"columns": "full"},
+            },
         ],
     }
 
@@ -83,8 +88,6 @@ def call_section(agent: str) -> dict[str, Any]:
                 "state_content": ["state", "last_changed"],
                 "grid_options": {"columns": "full"},
             },
-            # Where the call's audio is: on Home Assistant's softphone, or on another client.
-            _control(f"sensor.{agent}_softphone_media", "Softphone"),
             {
                 "type": "entities",
                 "entities": [
