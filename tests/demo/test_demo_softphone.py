@@ -82,7 +82,7 @@ async def test_answer_takes_the_ringing_call_on_home_assistants_softphone(demo: 
     pressed_at = peer.frames[-1].index + 1
     await until(lambda: peer.frames[-1].index >= pressed_at + 30, 10)
     after = [f for f in peer.frames if f.index >= pressed_at]
-    # The customer hears nothing from the press on: Genesys drops what was on its way, then
-    # Home Assistant sends digital silence.
+    # Once the switch says muted the customer hears nothing: Genesys drops what was still on its
+    # way, then Home Assistant sends digital silence.
     assert all(f.dropped or f.exact_zero for f in after)
     assert all(f.exact_zero for f in after[-10:])
