@@ -251,14 +251,14 @@ class Demo:
                 f"  log: {settings.log_file}",
                 f"Genesys Cloud emulator: {self.emulator.base_url} (a call rings for Jane Agent)",
                 f"  control token: {self.emulator.control.token} (in {settings.control_file})",
-                "Home Assistant is Jane's phone (the softphone: a tone out, on 127.0.0.1 only):",
-                "  the dashboard's Answer takes a ringing call there, and an outbound call",
-                f"  ({ctl} dial NUMBER) is answered there; {ctl} answer picks up on",
-                "  another client (the softphone then shows: Call not on this phone)",
                 f"Drive the call from any directory ({ctl} --help lists every step):",
                 f"  {ctl} answer | mute | unmute | hold | resume | hangup | wrapup | ring",
                 f"  {ctl} mute --by supervisor     # a supervisor mutes the agent",
                 f"  {ctl} drop                     # the notifications websocket drops",
+                "Home Assistant is Jane's phone (its softphone sends a tone, on 127.0.0.1 only):",
+                "  the dashboard's Answer takes a ringing call there, and an outbound call (ctl",
+                "  dial NUMBER) is answered there on its own; ctl answer picks up a ringing call",
+                "  on another client (the Softphone card: Call not on this phone).",
                 "A restart from Home Assistant's UI restarts it; Ctrl-C stops everything.",
             ]
         )
