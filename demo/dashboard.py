@@ -1,9 +1,9 @@
 """The agent's desk: the demo's Lovelace dashboard, one sections view.
 
 Each section is a list of cards, so a new entity is one more card appended to a section. The
-call-control cards carry a ``visibility`` condition on their entity: the frontend treats an
-entity that does not exist as ``unavailable``, so a card appears once its platform is built and
-needs no edit here.
+call-control cards and the softphone's carry a ``visibility`` condition on their entity: the
+frontend treats an entity that does not exist as ``unavailable``, so a card appears once its
+platform is built (the softphone's, while the softphone is on) and needs no edit here.
 """
 
 from typing import Any
@@ -17,8 +17,8 @@ def _heading(text: str, icon: str) -> dict[str, Any]:
 
 
 def _control(entity_id: str, name: str) -> dict[str, Any]:
-    """A call-control tile, shown only while its entity exists (and is available); a select
-    gets its options on the card, full width."""
+    """A tile shown only while its entity exists (and is available); a button presses on a tap,
+    a select gets its options on the card, full width."""
     card: dict[str, Any] = {"type": "tile", "entity": entity_id, "name": name}
     if entity_id.startswith("button."):
         # A tap presses the button (a tile's own default is the more-info dialog).
@@ -34,7 +34,7 @@ def _control(entity_id: str, name: str) -> dict[str, Any]:
 
 
 def mute_section(agent: str) -> dict[str, Any]:
-    """The large mute control and what Genesys says about the mute."""
+    """The large mute control, what Genesys says about the mute, and the softphone's audio."""
     return {
         "type": "grid",
         "cards": [
@@ -63,6 +63,11 @@ def mute_section(agent: str) -> dict[str, Any]:
                 "state_content": "changed_by",
                 "icon": "mdi:account-voice",
                 "grid_options": {"columns": 6},
+            },
+            # Where the call's audio is: on Home Assistant's softphone, or on another client.
+            {
+                **_control(f"sensor.{agent}_softphone_media", "Softphone"),
+                "grid_options": {"columns": "full"},
             },
         ],
     }

@@ -156,6 +156,35 @@ class HomeAssistantApi:
         if done["type"] != "create_entry":
             raise RuntimeError(f"the config flow ended with {done}")
 
+    async def set_options(self, domain: str, options: dict[str, Any]) -> None:
+        """The integration's options flow, submitted as the UI's form does (fields left out keep
+        their current values); the entry reloads with them."""
+        [entry] = await self.get(f"/api/config/config_entries/entry?domain={domain}")
+        flow = await self._post(
+            "/api/config/config_entries/options/flow", {"handler": entry["entry_id"]}
+        )
+        done = await self._post(
+            f"/api/config/config_entries/options/flow/{flow['flow_id']}", options
+        )
+        if done["type"] != "create_entry":
+            raise RuntimeError(f"the options flow ended with {done}")
+
+    async def state(self, entity_id: str) -> str | None:
+        """The entity's state; None while it does not exist."""
+        headers = {"Authorization": f"Bearer {self._token}"}
+        url = f"{self.base_url}/api/states/{entity_id}"
+        async with self._session.get(url, headers=headers) as response:
+            if response.status == 404:
+                return None
+            response.raise_for_status()
+            return str((await response.json())["state"])
+
+    async def wait_until_available(self, entity_id: str, within: float) -> None:
+        """Until the entity exists and is available."""
+        async with asyncio.timeout(within):
+            while await self.state(entity_id) in (None, "unavailable"):  # noqa: ASYNC110 - another process's state
+                await asyncio.sleep(0.2)
+
     async def add_dashboard(self, url_path: str, config: dict[str, Any]) -> None:
         """A dashboard in the sidebar, stored like one made in the UI."""
         await self.websocket(

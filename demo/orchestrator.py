@@ -4,12 +4,19 @@ Home Assistant runs as a child process that is started again when it exits with 
 (a restart from the UI), as its container's restart policy would. The config folder persists
 between runs; the emulator starts empty every time, so the integration's stored tokens are handed
 to it before Home Assistant starts.
+
+The softphone is on (the integration's options, set as the UI sets them): Home Assistant is the
+agent's WebRTC phone, answering the emulator's media peer. Both processes keep WebRTC on
+127.0.0.1: this one pins ICE before the emulator offers media, Home Assistant's is started by
+``loopback_hass``, which pins it before Home Assistant loads. The emulator hands out no STUN
+server (none runs here), so both ends offer host candidates on loopback only.
 """
 
 import asyncio
 from collections.abc import Callable
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
+import importlib
 import json
 import os
 from pathlib import Path
@@ -33,6 +40,15 @@ AGENT = "jane_agent"
 HA_STARTUP_TIMEOUT = 120.0
 # Home Assistant's exit code when a restart is asked for (homeassistant.const.RESTART_EXIT_CODE).
 RESTART_EXIT_CODE = 100
+# The softphone with what a machine without a sound card has: a test tone out, nothing to play
+# to. Calls ring until answered, unless Genesys asks for auto-answer (an outbound call).
+SOFTPHONE_OPTIONS = {
+    "softphone": True,
+    "softphone_capture": "tone",
+    "softphone_playback": "none",
+    "softphone_answer": "genesys",
+}
+SOFTPHONE_MEDIA = f"sensor.{AGENT}_softphone_media"
 
 
 @dataclass(kw_only=True)
@@ -63,6 +79,7 @@ class Demo:
         """Nothing runs until ``start``; ``on_event`` hears of restarts and exits."""
         self.settings = settings
         self.emulator = Emulator(EmulatorConfig(auto_approve=True, control_api=True))
+        self.emulator.streaming.services = []
         self.ha_url = f"http://127.0.0.1:{settings.ha_port}"
         self.ended = asyncio.Event()
         self.restarts = 0
@@ -107,6 +124,9 @@ class Demo:
         self._stack.callback(self._log.close)
         self._stack.push_async_callback(self._stop_home_assistant)
         await self._start_home_assistant()
+        # aioice and aiortc cost two seconds to import: while Home Assistant starts, not before.
+        await asyncio.to_thread(_load_webrtc)
+        self.emulator.enable_webrtc_media()
         supervisor = asyncio.get_running_loop().create_task(self._supervise())
         self._stack.push_async_callback(_cancelled, supervisor)
         session = await self._stack.enter_async_context(ClientSession())
@@ -117,6 +137,10 @@ class Demo:
         if settings.add_integration:
             if not await self.api.has_entry(DOMAIN):
                 await self.add_integration()
+                await self.api.set_options(DOMAIN, SOFTPHONE_OPTIONS)
+                # The entry reloads with the softphone; once it shows, the phone is registered
+                # and the first call rings on it (later starts set it up before running).
+                await self.api.wait_until_available(SOFTPHONE_MEDIA, HA_STARTUP_TIMEOUT)
             if not await self.api.has_dashboard(DASHBOARD):
                 await self.api.add_dashboard(DASHBOARD, dashboard_config(AGENT))
         if settings.start_call:
@@ -158,7 +182,9 @@ class Demo:
     async def _start_home_assistant(self) -> None:
         assert self._log is not None
         self._process = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).parent / "hass"),
+            sys.executable,
+            "-m",
+            "demo.loopback_hass",
             "--config",
             str(self.settings.config_dir),
             "--skip-pip",
@@ -166,6 +192,7 @@ class Demo:
             stdout=self._log,
             stderr=asyncio.subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            cwd=ROOT,
             # Its own process group: Ctrl-C reaches the demo, which stops it in order.
             start_new_session=True,
         )
@@ -228,9 +255,21 @@ class Demo:
                 f"  {ctl} answer | mute | unmute | hold | resume | hangup | wrapup | ring",
                 f"  {ctl} mute --by supervisor     # a supervisor mutes the agent",
                 f"  {ctl} drop                     # the notifications websocket drops",
+                "Home Assistant is Jane's phone (its softphone sends a tone, on 127.0.0.1 only):",
+                "  the dashboard's Answer takes a ringing call there, and an outbound call (ctl",
+                "  dial NUMBER) is answered there on its own; ctl answer picks up a ringing call",
+                "  on another client (the Softphone card: Call not on this phone).",
                 "A restart from Home Assistant's UI restarts it; Ctrl-C stops everything.",
             ]
         )
+
+
+def _load_webrtc() -> None:
+    """ICE pinned to loopback in this process before the emulator's media peer can exist."""
+    from genesys_emulator.loopback_ice import pin_ice_to_loopback  # noqa: PLC0415 - see above
+
+    pin_ice_to_loopback()
+    importlib.import_module("genesys_emulator.media_peer")
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:

@@ -55,7 +55,7 @@ def test_an_old_blueprint_link_is_replaced_by_copies(tmp_path: Path) -> None:
     assert sorted(p.name for p in (folder / "genesys_agent").glob("*.yaml")) == BLUEPRINTS
 
 
-def test_the_call_control_cards_wait_for_their_entities() -> None:
+def test_the_call_control_and_softphone_cards_wait_for_their_entities() -> None:
     cards = [
         card
         for section in dashboard_config("jane_agent")["views"][0]["sections"]
@@ -70,6 +70,7 @@ def test_the_call_control_cards_wait_for_their_entities() -> None:
         "select.jane_agent_presence",
         "select.jane_agent_wrap_up_code",
         "button.jane_agent_skip_wrap_up",
+        "sensor.jane_agent_softphone_media",
     }
     for card in cards:
         assert card["entity"] == card["visibility"][0]["entity"]
