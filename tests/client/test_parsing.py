@@ -157,6 +157,8 @@ TOPICS += ["v2.system.socket_closing", "channel.metadata"]
 def test_no_frame_stops_the_session(topic: str, body: Any) -> None:
     """Whatever a frame holds, handling it returns: only socket_closing asks for a new socket."""
     session = AgentSession(cast(GenesysClient, None), listener=lambda snapshot: None)
-    session.tracker.user_id = AGENT
+    session.tracker.set_agent(
+        Agent(id=AGENT, name=None, email=None, station=None, presence=None, routing_status=None)
+    )
     handover = session.tracker.handle_frame(json.dumps({"topicName": topic, "eventBody": body}))
     assert handover is (topic == "v2.system.socket_closing" and isinstance(body, dict))

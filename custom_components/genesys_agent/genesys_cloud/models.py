@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+import functools
+from typing import Any, cast
 
 import orjson
 
@@ -97,7 +98,10 @@ def _bool(data: Mapping[str, Json], key: str) -> bool:
 
 
 def _time(data: Mapping[str, Json], key: str) -> datetime | None:
-    text = _optional_str(data, key)
+    return _parse_time(_optional_str(data, key), key)
+
+
+def _parse_time(text: str | None, key: str) -> datetime | None:
     if text is None:
         return None
     try:
@@ -120,12 +124,31 @@ def _ref_id(data: Mapping[str, Json], key: str) -> tuple[str | None, str | None]
 
 def _enum[E: StrEnum](enum: type[E], text: str | None) -> E | None:
     """A Genesys enum value, or None for one this client does not know (Genesys adds some)."""
-    if text is None:
-        return None
+    return None if text is None else cast("E | None", _enum_member(enum, text))
+
+
+@functools.lru_cache(maxsize=256)  # a handful of spellings, read at every event
+def _enum_member(enum: type[StrEnum], text: str) -> StrEnum | None:
     try:
         return enum(text.strip().lower().replace(" ", "_"))
     except ValueError:
         return None
+
+
+# The fields of a participant, in the order Participant.from_json unpacks them.
+_PARTICIPANT_TEXTS = ("id", "purpose", "state", "direction", "address", "ani", "startTime",
+                      "connectedTime", "wrapupPrompt")  # fmt: skip
+_PARTICIPANT_FLAGS = ("muted", "held", "wrapupRequired", "wrapupSkipped")
+_TEXT_TYPES: frozenset[type] = frozenset({str, type(None)})
+_FLAG_TYPES: frozenset[type] = frozenset({bool})
+
+
+def _wrong_type(
+    data: Mapping[str, Json], keys: tuple[str, ...], types: frozenset[type], what: str
+) -> GenesysResponseError:
+    """The error naming the first of ``keys`` present with a value not of ``types``."""
+    key = next(key for key in keys if key in data and type(data[key]) not in types)
+    return GenesysResponseError(f"{key} is not {what}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,10 +167,8 @@ class Participant:
     # Phone numbers and names stay out of reprs, and so out of logs.
     address: str | None = field(repr=False)
     ani: str | None = field(repr=False)
-    dnis: str | None = field(repr=False)
     start_time: datetime | None
     connected_time: datetime | None
-    end_time: datetime | None
     wrapup_required: bool
     wrapup_done: bool
     # "mandatory": wrap-up cannot be skipped; "optional", "agentRequested", "timeout"...
@@ -156,29 +177,38 @@ class Participant:
     @classmethod
     def from_json(cls, value: Json) -> Participant:
         """Parse a participant of a REST body or an event body."""
+        # Read at every event for every leg: the fields are fetched and type-checked in bulk,
+        # and the helpers only name the field when one is wrong.
         data = _object(value, "participant")
+        texts = tuple(map(data.get, _PARTICIPANT_TEXTS))
+        if not _TEXT_TYPES.issuperset(map(type, texts)):
+            raise _wrong_type(data, _PARTICIPANT_TEXTS, _TEXT_TYPES, "a string")
+        flags = [data.get(key, False) for key in _PARTICIPANT_FLAGS]
+        if not _FLAG_TYPES.issuperset(map(type, flags)):
+            raise _wrong_type(data, _PARTICIPANT_FLAGS, _FLAG_TYPES, "a boolean")
+        id_, purpose, state, direction, address, ani, started, connected, prompt = texts
+        if not id_:
+            raise GenesysResponseError("id is missing")
+        muted, held, wrapup_required, wrapup_skipped = flags
         user_id, _ = _ref_id(data, "user")
         queue_id, queue_name = _ref_id(data, "queue")
-        state = _optional_str(data, "state")
         return cls(
-            id=_str(data, "id"),
-            purpose=_optional_str(data, "purpose"),
-            state=state.lower() if state else None,
-            direction=_enum(CallDirection, _optional_str(data, "direction")),
-            muted=_bool(data, "muted"),
-            held=_bool(data, "held"),
-            user_id=user_id,
-            queue_id=queue_id,
-            queue_name=queue_name,
-            address=_optional_str(data, "address"),
-            ani=_optional_str(data, "ani"),
-            dnis=_optional_str(data, "dnis"),
-            start_time=_time(data, "startTime"),
-            connected_time=_time(data, "connectedTime"),
-            end_time=_time(data, "endTime"),
-            wrapup_required=_bool(data, "wrapupRequired"),
-            wrapup_done=data.get("wrapup") is not None or _bool(data, "wrapupSkipped"),
-            wrapup_prompt=_optional_str(data, "wrapupPrompt"),
+            id_,
+            purpose,
+            state.lower() if state else None,
+            _enum(CallDirection, direction),
+            muted,
+            held,
+            user_id,
+            queue_id,
+            queue_name,
+            address,
+            ani,
+            _parse_time(started, "startTime"),
+            _parse_time(connected, "connectedTime"),
+            wrapup_required,
+            data.get("wrapup") is not None or wrapup_skipped,
+            prompt,
         )
 
     @property
@@ -194,6 +224,7 @@ class Participant:
 
 # The purposes of a user's own leg: "agent" on ACD calls, "user" on direct ones.
 USER_PURPOSES = frozenset({"agent", "user"})
+_REMOTE_PURPOSES = frozenset({"customer", "external"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,23 +245,23 @@ class CallConversation:
         participants = data.get("participants", [])
         if not isinstance(participants, list):
             raise GenesysResponseError("participants is not a list")
-        return cls(
-            id=_str(data, "id"),
-            participants=tuple(
-                leg for raw in participants if (leg := _participant(raw, own_user_id)) is not None
-            ),
-        )
+        legs = [_participant(raw, own_user_id) for raw in participants]
+        # (None: an unreadable leg of someone else)
+        return cls(id=_str(data, "id"), participants=tuple(filter(None, legs)))
 
     def user_participant(self, user_id: str) -> Participant | None:
         """The user's own leg; the newest when they joined more than once (consult, rejoin)."""
         legs = [p for p in self.participants if p.user_id == user_id and p.purpose in USER_PURPOSES]
-        if not legs:
-            return None
+        if len(legs) < 2:
+            return legs[0] if legs else None  # nearly always: one leg, nothing to compare
         return max(legs, key=lambda p: (p.start_time is not None, p.start_time or _EPOCH))
 
     def remote_participant(self) -> Participant | None:
         """The other party: the customer or the external number."""
-        return next((p for p in self.participants if p.purpose in ("customer", "external")), None)
+        for leg in self.participants:
+            if leg.purpose in _REMOTE_PURPOSES:
+                return leg
+        return None
 
 
 _EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")

@@ -68,21 +68,27 @@ def leg_stage(leg: Participant) -> int | None:
     return stage
 
 
+# The call state of a leg in a state that says it alone (connected and disconnected need more).
+_CALL_STATES: dict[str, CallState | None] = {
+    "alerting": CallState.RINGING,
+    "offering": CallState.RINGING,
+    "dialing": CallState.DIALING,
+    "contacting": CallState.DIALING,
+    "parked": CallState.ON_HOLD,
+    "terminated": None,
+}
+_PRIORITY_RANKS = {state: rank for rank, state in enumerate(_PRIORITY)}
+
+
 def leg_call_state(leg: Participant) -> CallState | None:
     """The call state one of the agent's legs stands for (None: it no longer matters)."""
-    match leg.state:
-        case "connected":
-            return CallState.ON_HOLD if leg.held else CallState.CONNECTED
-        case "alerting" | "offering":
-            return CallState.RINGING
-        case "dialing" | "contacting":
-            return CallState.DIALING
-        case "parked":
-            return CallState.ON_HOLD
-        case "disconnected":
-            return CallState.WRAP_UP if leg.awaits_wrapup else None
-        case "terminated":
-            return None
+    state = leg.state
+    if state == "connected":
+        return CallState.ON_HOLD if leg.held else CallState.CONNECTED
+    if state == "disconnected":
+        return CallState.WRAP_UP if leg.awaits_wrapup else None
+    if state in _CALL_STATES:
+        return _CALL_STATES[state]
     # A state this client does not know does not end the call: it goes on as far as it got.
     if leg.connected_time is not None:
         return CallState.ON_HOLD if leg.held else CallState.CONNECTED
@@ -95,7 +101,7 @@ def follow_rank(leg: Participant) -> tuple[int, float] | None:
     if state is None:
         return None
     started = leg.connected_time or leg.start_time
-    return _PRIORITY.index(state), -started.timestamp() if started else 0.0
+    return _PRIORITY_RANKS[state], -started.timestamp() if started else 0.0
 
 
 def derive_agent_state(user_id: str, conversations: Iterable[CallConversation]) -> AgentState:
@@ -119,16 +125,16 @@ def followed_state(conversation: CallConversation, leg: Participant) -> AgentSta
     if state is None:
         return AgentState()
     remote = conversation.remote_participant()
-    return AgentState(
-        call_state=state,
-        conversation_id=conversation.id,
-        participant_id=leg.id,
-        muted=leg.muted and state in MUTABLE_STATES,
-        held=state is CallState.ON_HOLD,
-        direction=leg.direction,
-        queue_name=leg.queue_name,
-        remote_address=(remote.ani or remote.address) if remote else None,
-        connected_since=leg.connected_time if state is not CallState.RINGING else None,
+    return AgentState(  # positional: built at every event
+        state,
+        conversation.id,
+        leg.id,
+        leg.muted and state in MUTABLE_STATES,
+        state is CallState.ON_HOLD,
+        leg.direction,
+        leg.queue_name,
+        (remote.ani or remote.address) if remote else None,
+        leg.connected_time if state is not CallState.RINGING else None,
     )
 
 
