@@ -9,13 +9,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 import functools
-from typing import Any, cast
+from typing import Any, cast, dataclass_transform
 
 import orjson
 
 from .exceptions import GenesysResponseError
 
 type Json = Any
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
+def event_model[T](cls: type[T]) -> type[T]:
+    """A dataclass built at every event: frozen to the type checker, plain slots at run time.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``: for a
+    16-field Participant, 13 000 more instructions than plain slots (callgrind), a fifth of an
+    event's whole cost across the objects an event builds. mypy --strict, which checks every
+    module, refuses an assignment to a field as it would for ``frozen=True``; the instances
+    hash and compare by value as frozen ones do.
+    """
+    return dataclass(slots=True, unsafe_hash=True)(cls)
 
 
 class CallState(StrEnum):
@@ -151,7 +164,7 @@ def _wrong_type(
     return GenesysResponseError(f"{key} is not {what}")
 
 
-@dataclass(frozen=True, slots=True)
+@event_model
 class Participant:
     """One leg of a call (``CallMediaParticipant`` or its event-topic twin)."""
 
@@ -227,7 +240,7 @@ USER_PURPOSES = frozenset({"agent", "user"})
 _REMOTE_PURPOSES = frozenset({"customer", "external"})
 
 
-@dataclass(frozen=True, slots=True)
+@event_model
 class CallConversation:
     """A call conversation: a whole snapshot, as Genesys sends it every time."""
 
@@ -428,7 +441,7 @@ class ChannelTopic:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@event_model
 class Notification:
     """One websocket message: its topic and body."""
 

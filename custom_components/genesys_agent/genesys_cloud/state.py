@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from .models import CallConversation, CallDirection, CallState, Participant
+from .models import CallConversation, CallDirection, CallState, Participant, event_model
 
 # Which call the entities follow when the agent has several, first beats later: the call being
 # talked on, then one being dialled (a consult placed while the customer waits on hold), then one
@@ -38,7 +38,7 @@ _STAGES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@event_model
 class AgentState:
     """What the home needs to know about the agent's call."""
 

@@ -25,7 +25,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 import contextlib
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 import logging
 from operator import attrgetter
 from types import MappingProxyType
@@ -42,6 +42,7 @@ from .models import (
     Participant,
     PresenceState,
     RoutingState,
+    event_model,
     parse_presence,
     parse_presence_definition_id,
     parse_routing_status,
@@ -66,7 +67,7 @@ SOCKET_CLOSING_TOPIC = "v2.system.socket_closing"
 _NO_CONVERSATIONS: Mapping[str, CallConversation] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
+@event_model
 class SessionSnapshot:
     """Everything the session knows, replaced (never mutated) on every change."""
 
