@@ -139,7 +139,9 @@ class StateTracker:
         # The calls kept (the snapshot's, copied before a change), and for each: how strongly the
         # entities follow it (lower first), and the agent's leg of it.
         self._conversations: dict[str, CallConversation] = {}
-        self._ranks: dict[str, tuple[int, float]] = {}
+        # (A rank ends with its call's id: the best and the least are found by comparing ranks
+        # alone, with no key function, at every event.)
+        self._ranks: dict[str, tuple[int, float, str]] = {}
         self._legs: dict[str, Participant] = {}
         # Set at the next change; made only when someone waits for one.
         self._changed: asyncio.Event | None = None
@@ -326,7 +328,8 @@ class StateTracker:
 
     def _follow(self, conversation_id: str, leg: Participant) -> None:
         """Remember how strongly the entities would follow a kept call, and the agent's leg."""
-        self._ranks[conversation_id] = follow_rank(leg) or (len(CallState), 0.0)
+        priority, newness = follow_rank(leg) or (len(CallState), 0.0)
+        self._ranks[conversation_id] = priority, newness, conversation_id
         self._legs[conversation_id] = leg
 
     def _publish_conversations(
@@ -334,7 +337,7 @@ class StateTracker:
     ) -> None:
         """Publish the calls kept: at most CALLS_KEPT, the ones followed last dropped first."""
         while len(conversations) > CALLS_KEPT:
-            least = max(self._ranks, key=self._ranks.__getitem__)
+            least = max(self._ranks.values())[2]
             del conversations[least], self._ranks[least], self._legs[least]
         self._conversations = conversations
         self.publish(conversations=MappingProxyType(conversations), **changes)
@@ -343,7 +346,7 @@ class StateTracker:
         """The agent's state: the call the entities follow (see state.follow_rank)."""
         if not self._ranks:
             return AgentState()
-        best = min(self._ranks, key=self._ranks.__getitem__)
+        best = min(self._ranks.values())[2]
         return followed_state(conversations[best], self._legs[best])
 
     def publish(self, **changes: object) -> None:
