@@ -4,7 +4,7 @@ import asyncio
 import itertools
 from typing import Any
 
-from aiohttp import ClientError, ClientSession
+from aiohttp import ClientError, ClientResponseError, ClientSession
 from yarl import URL
 
 OWNER = {"name": "Demo Owner", "username": "demo", "password": "demo-password"}
@@ -171,13 +171,12 @@ class HomeAssistantApi:
 
     async def state(self, entity_id: str) -> str | None:
         """The entity's state; None while it does not exist."""
-        headers = {"Authorization": f"Bearer {self._token}"}
-        url = f"{self.base_url}/api/states/{entity_id}"
-        async with self._session.get(url, headers=headers) as response:
-            if response.status == 404:
+        try:
+            return str((await self.get(f"/api/states/{entity_id}"))["state"])
+        except ClientResponseError as err:
+            if err.status == 404:
                 return None
-            response.raise_for_status()
-            return str((await response.json())["state"])
+            raise
 
     async def wait_until_available(self, entity_id: str, within: float) -> None:
         """Until the entity exists and is available."""

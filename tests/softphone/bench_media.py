@@ -25,10 +25,8 @@ from custom_components.genesys_agent.genesys_cloud.softphone.models import Audio
 from genesys_emulator.loopback_ice import pin_ice_to_loopback
 from genesys_emulator.media_peer import MediaPeer, ReceivedFrame
 
-from .helpers import ROOT, run_python
+from .helpers import AUDIBLE_DBFS, BELOW_DBFS, ROOT, run_python
 
-BELOW_DBFS = -60.0
-AUDIBLE_DBFS = -30.0
 CYCLES = 20
 CPU_SECONDS = 10.0
 

@@ -44,10 +44,9 @@ from genesys_emulator.loopback_ice import pin_ice_to_loopback
 from genesys_emulator.testing import login_with_pkce
 
 from ..client.conftest import EmulatorAuth
+from .helpers import AUDIBLE_DBFS, BELOW_DBFS
 
 ROOT = Path(__file__).resolve().parents[2]
-BELOW_DBFS = -60.0
-AUDIBLE_DBFS = -30.0
 CYCLES = 15
 CPU_SECONDS = 10.0
 

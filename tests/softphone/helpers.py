@@ -11,6 +11,8 @@ from genesys_emulator.media_peer import MediaPeer, ReceivedFrame
 
 AUDIBLE_DBFS = -30.0
 """The tone plays at about -15 dBFS; anything above this is heard."""
+BELOW_DBFS = -60.0
+"""A frame quieter than this is silence to a listener (exact zero is stricter still)."""
 
 
 async def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:

@@ -34,13 +34,12 @@ from genesys_emulator.media_peer import MediaPeer, ReceivedFrame
 
 from ..loop_lag import LoopLagMonitor
 from ..waiting import until
+from .helpers import AUDIBLE_DBFS, BELOW_DBFS
 from .impairer import ImpairingUdpRelay
 from .netns import JsonObject, Network
 from .peers import inbound_loss, selected_pairs
 from .turn import running_coturn
 
-BELOW_DBFS = -60.0
-AUDIBLE_DBFS = -30.0  # RMS: the softphone's tone is about -15 dBFS
 HEARD_FRAMES = 25
 JITTER_BUFFER_DRAIN_S = 0.6
 CONNECT_TIMEOUT = 15.0

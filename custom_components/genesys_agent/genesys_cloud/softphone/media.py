@@ -20,8 +20,9 @@ Choices where the reference is silent or aiortc differs from a browser:
   ``offer_restarts_ice``) first and answers a re-invite with a new ``AiortcMediaSession``.
 - Remote candidates must be IP addresses: a hostname (an mDNS ``.local`` name, which Genesys'
   media servers do not use) is dropped rather than resolved by multicast on the user's network.
-- aiortc's audio jitter buffer stops playing for about 16 frames after each lost packet; the
-  receiver gets ``jitter_buffer.LossTolerantJitterBuffer`` instead, which costs a frame a loss.
+- aiortc's audio jitter buffer stays full after one lost packet (every frame then 280 ms late,
+  early packets pushing unplayed ones out); the receiver gets
+  ``jitter_buffer.LossTolerantJitterBuffer`` instead, which costs a frame a loss.
 - The incoming track is always read (to an ALSA output or drained): an unread track grows
   memory by about 1 MB/s.
 - PyAV's bundled libasound looks for its configuration at a build-time path; ``ALSA_CONFIG_DIR``
